@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tests read arbitrary FHIR JSON from responses.
+    files: ['test/**/*.ts', '**/*.test.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

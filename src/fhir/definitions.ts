@@ -34,3 +34,12 @@ export const resourceProfiles = () => load('profiles-resources.json');
 export const typeProfiles = () => load('profiles-types.json');
 /** ValueSets (with their CodeSystems) of the R4 specification. */
 export const valueSetBundle = () => load('valuesets.json');
+
+export interface CompartmentDefinition {
+  resource: { code: string; param?: string[] }[];
+}
+
+/** The Patient compartment: which search parameters link each resource type to a patient. */
+export function patientCompartment(): CompartmentDefinition {
+  return JSON.parse(readFileSync(join(r4Dir, 'compartmentdefinition-patient.json'), 'utf8')) as CompartmentDefinition;
+}

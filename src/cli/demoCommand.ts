@@ -1,0 +1,66 @@
+/** `chartvault demo`: a demo practice with today's schedule, in a new or existing store, then serve it. */
+import { existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { generateDemoPractice } from '../demo/index.ts';
+import { initStore, isDataDirectory, machineTimeZone, openStore, type BatchWrite } from '../store/index.ts';
+import { keyFilePath } from '../store/keyStore.ts';
+import { readSettings } from '../store/dataDirectory.ts';
+import { checkListenOptions, serveStore } from './serveCommand.ts';
+import { checkTimeZone } from './timeZone.ts';
+import { CliError } from './main.ts';
+
+export interface DemoOptions {
+  data: string;
+  keyDir: string;
+  reset?: boolean;
+  serve: boolean;
+  patients: string;
+  timeZone?: string;
+  host: string;
+  port: string;
+}
+
+const WRITES_PER_TRANSACTION = 5000;
+
+export async function demoCommand(options: DemoOptions): Promise<void> {
+  const patients = Number(options.patients);
+  if (!Number.isInteger(patients) || patients < 1) throw new CliError('--patients must be a positive whole number.');
+  if (options.serve) checkListenOptions({ ...options, insecureHttp: true });
+  if (options.reset && isDataDirectory(options.data)) {
+    const { storeId } = readSettings(options.data);
+    rmSync(options.data, { recursive: true, force: true });
+    const keyFile = keyFilePath(options.keyDir, storeId);
+    if (existsSync(keyFile)) rmSync(keyFile);
+    console.log(`Removed the demo store in ${resolve(options.data)} and its key.`);
+  }
+  const opened = isDataDirectory(options.data)
+    ? openStore(options.data, options.keyDir)
+    : initStore(options.data, options.keyDir, checkTimeZone(options.timeZone ?? machineTimeZone()));
+  const { store, settings } = opened;
+  const timeZone = checkTimeZone(options.timeZone ?? settings.timeZone);
+  const started = performance.now();
+  const resources = generateDemoPractice({ today: todayIn(timeZone), timeZone, patients });
+  const writes: BatchWrite[] = resources.map((resource) => ({ kind: 'put', resource }));
+  let created = 0;
+  for (let i = 0; i < writes.length; i += WRITES_PER_TRANSACTION) {
+    const outcomes = await store.writeBatch(writes.slice(i, i + WRITES_PER_TRANSACTION));
+    created += outcomes.filter((o) => o !== 'unchanged').length;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `Demo practice in ${resolve(options.data)}: ${resources.length} resources (${created} new or changed) in ${seconds.toFixed(1)} s, ` +
+      `time zone ${timeZone}.`,
+  );
+  if (!options.serve) {
+    await store.close();
+    return;
+  }
+  console.log('Serving plain HTTP on loopback for the demo (TLS and sign-in arrive with access control).');
+  await serveStore(store, options);
+  console.log('Try: curl "http://HOST:PORT/fhir/Appointment?date=' + todayIn(timeZone) + '&_count=5"  (use the address above)');
+}
+
+/** Today's calendar date in a time zone, as YYYY-MM-DD. */
+export function todayIn(timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}

@@ -1,0 +1,79 @@
+/** The `chartvault` command. Each sub-command lives in its own module; this file only wires them. */
+import { Command, Option } from 'commander';
+import { FhirError } from '../fhir/outcome.ts';
+import { StoreError, defaultKeyDir } from '../store/index.ts';
+import { demoCommand } from './demoCommand.ts';
+import { importCommand } from './importCommand.ts';
+import { initCommand } from './initCommand.ts';
+import { serveCommand } from './serveCommand.ts';
+
+/** A failure the user can fix; printed as one line without a stack trace. */
+export class CliError extends Error {}
+
+export interface StoreLocation {
+  data: string;
+  keyDir: string;
+}
+
+const dataOption = () => new Option('--data <dir>', 'data directory of the store').env('CHARTVAULT_DATA');
+const keyDirOption = () => new Option('--key-dir <dir>', 'folder holding the data key (outside the data directory)').default(defaultKeyDir());
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('chartvault')
+    .description('ChartVault: a FHIR R4 clinical record system that survives a ransomware attack.')
+    .showHelpAfterError();
+
+  program
+    .command('init')
+    .description('create a new encrypted store and its data key')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--time-zone <zone>', "the practice's IANA time zone (default: the machine's)")
+    .option('--yes', 'do not ask questions')
+    .action(initCommand);
+
+  program
+    .command('serve')
+    .description('serve the FHIR API')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--host <host>', 'address to listen on (loopback only until access control lands)', '127.0.0.1')
+    .option('--port <port>', 'port; 0 picks a free one', '8080')
+    .option('--insecure-http', 'serve plain HTTP (loopback only)')
+    .action(serveCommand);
+
+  program
+    .command('import')
+    .description('import FHIR Bundles (batch, transaction, collection), single resources and Bulk NDJSON')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .argument('<paths...>', 'files or folders')
+    .option('--workers <n>', 'worker threads preparing files')
+    .option('--no-progress', 'no progress bar')
+    .action(importCommand);
+
+  program
+    .command('demo')
+    .description('create a demo practice (and the store, if needed), then serve it')
+    .addOption(dataOption().default('.chartvault-demo'))
+    .addOption(keyDirOption())
+    .option('--reset', 'delete the demo data directory and its key first')
+    .option('--no-serve', 'exit after generating')
+    .option('--patients <n>', 'number of patients', '300')
+    .option('--time-zone <zone>', "the practice's IANA time zone (default: the machine's)")
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port; 0 picks a free one', '8080')
+    .action(demoCommand);
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CliError || error instanceof StoreError || error instanceof FhirError) {
+      console.error(`chartvault: ${error.message}`);
+      process.exit(1);
+    }
+    console.error(`chartvault: unexpected error: ${(error as Error).message}`);
+    if (process.env.CHARTVAULT_DEBUG) console.error((error as Error).stack);
+    process.exit(2);
+  }
+}

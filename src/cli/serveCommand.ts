@@ -1,0 +1,44 @@
+/** `chartvault serve`: the FHIR API over a store. */
+import { buildServer } from '../http/server.ts';
+import { openStore, type ResourceStore } from '../store/index.ts';
+import { CliError } from './main.ts';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export interface ServeOptions {
+  data: string;
+  keyDir: string;
+  host: string;
+  port: string;
+  insecureHttp?: boolean;
+}
+
+export async function serveCommand(options: ServeOptions): Promise<void> {
+  checkListenOptions(options);
+  const { store } = openStore(options.data, options.keyDir);
+  await serveStore(store, options);
+}
+
+export function checkListenOptions(options: { host: string; port: string; insecureHttp?: boolean }): void {
+  if (!LOOPBACK.has(options.host)) {
+    throw new CliError(`Refusing to listen on ${options.host}: until access control is in place ChartVault serves loopback only (127.0.0.1 or ::1).`);
+  }
+  if (!options.insecureHttp) {
+    throw new CliError('TLS is not available in this version yet; pass --insecure-http to serve plain HTTP on loopback.');
+  }
+  if (!/^\d+$/.test(options.port) || Number(options.port) > 65535) throw new CliError(`--port must be a number from 0 to 65535, not "${options.port}".`);
+}
+
+export async function serveStore(store: ResourceStore, options: { host: string; port: string }): Promise<void> {
+  const app = buildServer({ store });
+  const address = await app.listen({ host: options.host, port: Number(options.port) });
+  console.log(`listening on ${address}`);
+  console.log(`FHIR API: ${address}/fhir (try ${address}/fhir/metadata)`);
+  const stop = async () => {
+    await app.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,245 @@
+/**
+ * Parses FHIR search parameters (from a URL query, a POST `_search` form, or a conditional reference
+ * like `Practitioner?identifier=...`) into a SearchRequest, with clear errors for malformed values.
+ */
+import { badRequest } from './outcome.ts';
+import type { Criterion, DateValue, IndexedParamType, NumberValue, Prefix, SearchRequest, SortKey, TokenValue } from './searchRequest.ts';
+import { getSearchParameter } from './searchParameters.ts';
+import { dateRange } from './dateRange.ts';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+const PREFIXES = new Set<Prefix>(['eq', 'ne', 'lt', 'gt', 'le', 'ge', 'sa', 'eb', 'ap']);
+/** Result parameters that shape the response rather than select resources. */
+const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_format', '_pretty', '_type']);
+/** Parameters accepted and deliberately ignored until the search-engine issue implements them. */
+const NOT_YET_SUPPORTED = new Set(['_summary', '_elements', '_include', '_revinclude', '_contained', '_containedType']);
+const INDEXED: ReadonlySet<string> = new Set(['string', 'token', 'date', 'reference', 'number', 'quantity', 'uri']);
+
+export interface ParsedSearch {
+  request: SearchRequest;
+  /** Parameters that were not used (lenient handling); strict handling throws instead. */
+  ignored: string[];
+}
+
+export interface ParseOptions {
+  strict?: boolean;
+}
+
+export function parseSearch(types: string[], query: Iterable<[string, string]>, options: ParseOptions = {}): ParsedSearch {
+  const request: SearchRequest = { types, criteria: [], sort: [], count: DEFAULT_PAGE_SIZE, offset: 0, total: 'accurate' };
+  const ignored: string[] = [];
+  const ignore = (name: string, why: string) => {
+    if (options.strict) throw badRequest(`Search parameter ${name} ${why}.`, 'not-supported');
+    ignored.push(name);
+  };
+  for (const [rawName, rawValue] of query) {
+    const [code, modifier] = splitOnce(rawName, ':');
+    if (RESULT_PARAMS.has(code)) {
+      applyResultParam(request, code, rawValue, types);
+      continue;
+    }
+    if (NOT_YET_SUPPORTED.has(code)) {
+      ignore(rawName, 'is not supported yet');
+      continue;
+    }
+    if (code === '_id') {
+      request.criteria.push({ kind: 'id', ids: splitValues(rawValue).map(unescape) });
+      continue;
+    }
+    if (code === '_lastUpdated') {
+      request.criteria.push({ kind: 'lastUpdated', values: splitValues(rawValue).map((v) => parseDate(rawName, v)) });
+      continue;
+    }
+    const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
+    const paramType = definitions[0]?.type;
+    if (!paramType || !INDEXED.has(paramType) || definitions.some((d) => d.type !== paramType)) {
+      ignore(rawName, `is not known for ${types.length === 1 ? types[0] : 'these types'}`);
+      continue;
+    }
+    const targets = [...new Set(definitions.flatMap((d) => d.targets))];
+    const criterion = parseCriterion(rawName, code, modifier, paramType as IndexedParamType, rawValue, targets);
+    if (criterion) request.criteria.push(criterion);
+    else ignore(rawName, `does not support the modifier :${modifier}`);
+  }
+  return { request, ignored };
+}
+
+function applyResultParam(request: SearchRequest, code: string, value: string, types: string[]): void {
+  switch (code) {
+    case '_count': {
+      const n = Number(value);
+      if (!/^\d+$/.test(value)) throw badRequest(`_count must be a whole number, not "${value}".`);
+      request.count = Math.min(n, MAX_PAGE_SIZE);
+      break;
+    }
+    case '_offset':
+      if (!/^\d+$/.test(value)) throw badRequest(`_offset must be a whole number, not "${value}".`);
+      request.offset = Number(value);
+      break;
+    case '_total':
+      if (!['none', 'estimate', 'accurate'].includes(value)) throw badRequest(`_total must be none, estimate or accurate, not "${value}".`);
+      request.total = value === 'none' ? 'none' : 'accurate';
+      break;
+    case '_sort':
+      request.sort = splitValues(value).map((key) => parseSortKey(key, types));
+      break;
+    default:
+      // _format, _pretty and _type are read by the HTTP layer.
+      break;
+  }
+}
+
+function parseSortKey(key: string, types: string[]): SortKey {
+  const descending = key.startsWith('-');
+  const code = descending ? key.slice(1) : key;
+  if (code === '_id' || code === '_lastUpdated') return { code, descending };
+  const definition = types.map((t) => getSearchParameter(t, code)).find((d) => d !== undefined);
+  if (!definition || !INDEXED.has(definition.type)) throw badRequest(`Cannot sort by "${code}": it is not a search parameter of ${types.join(', ')}.`);
+  return { code, descending, paramType: definition.type as IndexedParamType };
+}
+
+function parseCriterion(
+  name: string,
+  code: string,
+  modifier: string | undefined,
+  paramType: IndexedParamType,
+  rawValue: string,
+  targets: string[],
+): Criterion | undefined {
+  if (modifier === 'missing') {
+    if (rawValue !== 'true' && rawValue !== 'false') throw badRequest(`${name} takes true or false, not "${rawValue}".`);
+    return { kind: 'missing', code, paramType, missing: rawValue === 'true' };
+  }
+  const values = splitValues(rawValue);
+  if (values.length === 0 || values.some((v) => v === '')) throw badRequest(`Search parameter ${name} has an empty value.`);
+  switch (paramType) {
+    case 'string':
+      if (modifier !== undefined && modifier !== 'exact' && modifier !== 'contains') return undefined;
+      return { kind: 'string', code, modifier, values: values.map(unescape) };
+    case 'token':
+      if (modifier !== undefined && modifier !== 'not' && modifier !== 'text') return undefined;
+      return { kind: 'token', code, modifier, values: values.map((v) => (modifier === 'text' ? { code: v } : parseToken(v))) };
+    case 'date':
+      if (modifier !== undefined) return undefined;
+      return { kind: 'date', code, values: values.map((v) => parseDate(name, v)) };
+    case 'reference':
+      return parseReferenceCriterion(name, code, modifier, values, targets);
+    case 'number':
+    case 'quantity':
+      if (modifier !== undefined) return undefined;
+      return { kind: paramType, code, values: values.map((v) => parseNumber(name, v, paramType === 'quantity')) };
+    case 'uri':
+      if (modifier !== undefined && modifier !== 'below' && modifier !== 'above') return undefined;
+      return { kind: 'uri', code, modifier, values: values.map(unescape) };
+  }
+}
+
+function parseReferenceCriterion(
+  name: string,
+  code: string,
+  modifier: string | undefined,
+  values: string[],
+  targets: string[],
+): Criterion | undefined {
+  if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) return undefined;
+  const keys = values.flatMap((value) => {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(value)) return [value];
+    const parts = value.split('/');
+    if (parts.length === 2 || (parts.length === 4 && parts[2] === '_history')) {
+      if (modifier && parts[0] !== modifier) throw badRequest(`${name}: ${value} is not a ${modifier} reference.`);
+      return [`${parts[0]}/${parts[1]}`];
+    }
+    if (parts.length !== 1) throw badRequest(`${name}: "${value}" is not a reference (expected id, Type/id or a URL).`);
+    const types = modifier ? [modifier] : targets;
+    return types.map((t) => `${t}/${value}`);
+  });
+  return { kind: 'reference', code, values: keys };
+}
+
+function parseToken(value: string): TokenValue {
+  const bar = indexOfUnescaped(value, '|');
+  if (bar < 0) return { code: unescape(value) };
+  const system = unescape(value.slice(0, bar));
+  const code = unescape(value.slice(bar + 1));
+  return { system, code: code === '' ? undefined : code };
+}
+
+function takePrefix(value: string): [Prefix, string] {
+  const prefix = value.slice(0, 2) as Prefix;
+  if (PREFIXES.has(prefix) && /^[a-z]{2}[-+\d.]/.test(value)) return [prefix, value.slice(2)];
+  return ['eq', value];
+}
+
+function parseDate(name: string, value: string): DateValue {
+  const [prefix, rest] = takePrefix(value);
+  const range = dateRange(rest);
+  if (!range) {
+    throw badRequest(`${name}: "${value}" is not a valid date (expected e.g. 2021, 2021-03, 2021-03-04 or 2021-03-04T10:00:00Z, with an optional prefix like ge).`);
+  }
+  return { prefix, start: range.start, end: range.end };
+}
+
+function parseNumber(name: string, value: string, isQuantity: boolean): NumberValue {
+  const [prefix, rest] = takePrefix(value);
+  const [numberText, system, code] = isQuantity ? splitQuantity(rest) : [rest];
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(numberText)) {
+    throw badRequest(`${name}: "${value}" is not a number${isQuantity ? ' (expected [prefix]number|system|code)' : ''}.`);
+  }
+  const number = Number(numberText);
+  // The written precision defines the range an `eq` search covers: 100 is [99.5, 100.5).
+  const mantissa = numberText.split(/[eE]/)[0]!;
+  const exponent = Number(numberText.split(/[eE]/)[1] ?? 0);
+  const decimals = (mantissa.split('.')[1] ?? '').length - exponent;
+  const half = 0.5 * 10 ** -decimals;
+  return {
+    prefix,
+    value: number,
+    low: number - half,
+    high: number + half,
+    system: system || undefined,
+    code: code || undefined,
+  };
+}
+
+function splitQuantity(value: string): [string, string?, string?] {
+  const parts = splitUnescaped(value, '|');
+  return [parts[0]!, parts[1] !== undefined ? unescape(parts[1]) : undefined, parts[2] !== undefined ? unescape(parts[2]) : undefined];
+}
+
+/** Comma-separated values (an OR), where `\,` is a literal comma (unescaped by each value's parser). */
+function splitValues(value: string): string[] {
+  return splitUnescaped(value, ',');
+}
+
+function splitUnescaped(value: string, separator: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\') i++;
+    else if (value[i] === separator) {
+      parts.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start));
+  return parts;
+}
+
+function indexOfUnescaped(value: string, char: string): number {
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\') i++;
+    else if (value[i] === char) return i;
+  }
+  return -1;
+}
+
+function unescape(value: string): string {
+  return value.replace(/\\([\\,|$])/g, '$1');
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
+}

@@ -1,0 +1,61 @@
+/**
+ * A parsed FHIR search, independent of HTTP and of SQL: the HTTP layer (and the importer, for conditional
+ * references) builds one from query parameters; the store turns it into a query.
+ */
+
+export type Prefix = 'eq' | 'ne' | 'lt' | 'gt' | 'le' | 'ge' | 'sa' | 'eb' | 'ap';
+
+/** A date searched as a range: `2021-03` covers the whole month (epoch ms, both ends inclusive). */
+export interface DateValue {
+  prefix: Prefix;
+  start: number;
+  end: number;
+}
+
+/** `system|code`: an undefined system matches any system, an empty one matches codes with no system. */
+export interface TokenValue {
+  system?: string;
+  code?: string;
+}
+
+/** A number with the range its written precision implies (`100` is [99.5, 100.5)). */
+export interface NumberValue {
+  prefix: Prefix;
+  value: number;
+  low: number;
+  high: number;
+  system?: string;
+  code?: string;
+}
+
+/** Criteria are ANDed; the values inside one criterion are ORed. */
+export type Criterion =
+  | { kind: 'id'; ids: string[] }
+  | { kind: 'lastUpdated'; values: DateValue[] }
+  | { kind: 'string'; code: string; modifier?: 'exact' | 'contains'; values: string[] }
+  | { kind: 'token'; code: string; modifier?: 'not' | 'text'; values: TokenValue[] }
+  | { kind: 'date'; code: string; values: DateValue[] }
+  /** Values are reference keys: `Type/id` for local resources, the full text otherwise. */
+  | { kind: 'reference'; code: string; values: string[] }
+  | { kind: 'number' | 'quantity'; code: string; values: NumberValue[] }
+  | { kind: 'uri'; code: string; modifier?: 'below' | 'above'; values: string[] }
+  | { kind: 'missing'; code: string; paramType: IndexedParamType; missing: boolean };
+
+export type IndexedParamType = 'string' | 'token' | 'date' | 'reference' | 'number' | 'quantity' | 'uri';
+
+export interface SortKey {
+  /** `_id`, `_lastUpdated`, or a search parameter's code. */
+  code: string;
+  paramType?: IndexedParamType;
+  descending: boolean;
+}
+
+export interface SearchRequest {
+  /** One type for a type-level search, several (or all) for `_type` and system-level search. */
+  types: string[];
+  criteria: Criterion[];
+  sort: SortKey[];
+  count: number;
+  offset: number;
+  total: 'none' | 'accurate';
+}

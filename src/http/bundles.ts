@@ -1,0 +1,76 @@
+/** Building searchset and history Bundles, with their paging links. */
+import { operationOutcome } from '../fhir/outcome.ts';
+import type { SearchRequest } from '../fhir/searchRequest.ts';
+import type { Resource } from '../fhir/types.ts';
+import type { HistoryPage, SearchResult } from '../store/index.ts';
+import type { FhirContext } from './fhirExchange.ts';
+
+type Link = { relation: string; url: string };
+
+function pageLinks(ctx: FhirContext, path: string, query: [string, string][], offset: number, count: number, more: boolean): Link[] {
+  const base = query.filter(([name]) => name !== '_offset');
+  const url = (at: number) => {
+    const params = new URLSearchParams([...base, ['_offset', String(at)]]);
+    return `${ctx.baseUrl}/${path}?${params.toString()}`;
+  };
+  const links: Link[] = [{ relation: 'self', url: url(offset) }];
+  if (more) links.push({ relation: 'next', url: url(offset + count) });
+  if (offset > 0) links.push({ relation: 'previous', url: url(Math.max(0, offset - count)) });
+  return links;
+}
+
+export function searchBundle(
+  ctx: FhirContext,
+  path: string,
+  query: [string, string][],
+  request: SearchRequest,
+  result: SearchResult,
+  ignored: string[],
+): Resource {
+  const more = result.total !== undefined ? request.offset + result.resources.length < result.total : result.resources.length === request.count;
+  const entry: unknown[] = result.resources.map((r) => ({
+    fullUrl: `${ctx.baseUrl}/${r.resourceType}/${r.id}`,
+    resource: r,
+    search: { mode: 'match' },
+  }));
+  if (ignored.length > 0) {
+    entry.push({
+      resource: operationOutcome([
+        { severity: 'warning', code: 'not-supported', diagnostics: `Ignored search parameters: ${ignored.join(', ')}.` },
+      ]),
+      search: { mode: 'outcome' },
+    });
+  }
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(result.total !== undefined ? { total: result.total } : {}),
+    link: pageLinks(ctx, path, query, request.offset, request.count, more && request.count > 0),
+    entry,
+  };
+}
+
+export function historyBundle(
+  ctx: FhirContext,
+  path: string,
+  query: [string, string][],
+  page: HistoryPage,
+  count: number,
+  offset: number,
+): Resource {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: page.total,
+    link: pageLinks(ctx, path, query, offset, count, offset + page.versions.length < page.total),
+    entry: page.versions.map((v) => ({
+      fullUrl: `${ctx.baseUrl}/${v.resourceType}/${v.id}`,
+      ...(v.resource ? { resource: v.resource } : {}),
+      request: {
+        method: v.method === 'create' ? 'POST' : v.method === 'update' ? 'PUT' : 'DELETE',
+        url: v.method === 'create' ? v.resourceType : `${v.resourceType}/${v.id}`,
+      },
+      response: { status: v.method === 'create' ? '201' : v.method === 'update' ? '200' : '204', etag: `W/"${v.versionId}"`, lastModified: v.lastUpdated },
+    })),
+  };
+}

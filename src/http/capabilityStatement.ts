@@ -1,0 +1,49 @@
+/**
+ * The CapabilityStatement at /fhir/metadata, generated from what the code supports: every resource type
+ * the validator knows, the interactions the router serves, and the search parameters the store indexes.
+ */
+import { searchParametersFor } from '../fhir/searchParameters.ts';
+import type { Resource } from '../fhir/types.ts';
+import { resourceTypes } from '../fhir/validation/index.ts';
+
+/** Interactions served for every type (see fhirRouter.ts). */
+const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'];
+const INDEXED_TYPES = new Set(['string', 'token', 'date', 'reference', 'number', 'quantity', 'uri']);
+
+let cached: Resource | undefined;
+
+export function capabilityStatement(): Resource {
+  cached ??= {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    kind: 'instance',
+    software: { name: 'ChartVault', version: '0.1.0' },
+    implementation: { description: 'ChartVault FHIR R4 server' },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    rest: [
+      {
+        mode: 'server',
+        resource: resourceTypes().map((type) => ({
+          type,
+          interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+          versioning: 'versioned-update',
+          readHistory: true,
+          updateCreate: true,
+          conditionalCreate: true,
+          conditionalUpdate: true,
+          conditionalDelete: 'single',
+          searchParam: searchParametersFor(type)
+            .filter((p) => INDEXED_TYPES.has(p.type) || p.code === '_id' || p.code === '_lastUpdated')
+            .map((p) => ({ name: p.code, definition: p.url, type: p.type })),
+          ...(type === 'Patient'
+            ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] }
+            : {}),
+        })),
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
+      },
+    ],
+  };
+  return cached;
+}

@@ -1,0 +1,52 @@
+/**
+ * One FHIR interaction, independent of the web framework: what HTTP requests and Bundle entries (batch
+ * and transaction) are both turned into, so that both go through the same code.
+ */
+import type { OperationOutcome } from '../fhir/outcome.ts';
+import type { Resource } from '../fhir/types.ts';
+
+export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+export interface FhirRequest {
+  method: FhirMethod;
+  /** Path below the FHIR base, without leading slash: `Patient/123/_history/2`. */
+  path: string;
+  query: [string, string][];
+  body?: unknown;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifNoneExist?: string;
+  /** Strict handling of unknown search parameters (`Prefer: handling=strict`). */
+  strict: boolean;
+}
+
+export interface FhirResponse {
+  status: number;
+  resource?: Resource | OperationOutcome;
+  location?: string;
+  etag?: string;
+  lastModified?: string;
+}
+
+export interface FhirContext {
+  /** Absolute base URL of the FHIR API, e.g. `http://127.0.0.1:8080/fhir`. */
+  baseUrl: string;
+}
+
+export const etagOf = (versionId: string) => `W/"${versionId}"`;
+
+/** Accepts `W/"3"`, `"3"` or `3`. */
+export function versionFromEtag(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+export function resourceResponse(status: number, resource: Resource, context: FhirContext, withLocation = false): FhirResponse {
+  const versionId = resource.meta?.versionId;
+  return {
+    status,
+    resource,
+    etag: versionId ? etagOf(versionId) : undefined,
+    lastModified: resource.meta?.lastUpdated ? new Date(resource.meta.lastUpdated).toUTCString() : undefined,
+    location: withLocation ? `${context.baseUrl}/${resource.resourceType}/${resource.id}/_history/${versionId}` : undefined,
+  };
+}

@@ -1,0 +1,31 @@
+/** The store's public face: open or create a data directory and get a ResourceStore. */
+import { createDataKey, defaultKeyDir, loadDataKey } from './keyStore.ts';
+import { createDataDirectory, databasePath, machineTimeZone, readSettings, type StoreSettings } from './dataDirectory.ts';
+import { SqliteStore } from './sqlite/sqliteStore.ts';
+
+export type * from './types.ts';
+export { StoreError } from './storeError.ts';
+export { defaultKeyDir, DATA_KEY_ENV, KEY_DIR_ENV } from './keyStore.ts';
+export { isDataDirectory, machineTimeZone, type StoreSettings } from './dataDirectory.ts';
+export { SqliteStore } from './sqlite/sqliteStore.ts';
+export { findByCondition } from './conditionalMatch.ts';
+
+export interface OpenedStore {
+  store: SqliteStore;
+  settings: StoreSettings;
+  keySource: string;
+}
+
+/** `chartvault init`: a new data directory, a new key in the key folder, and an empty database. */
+export function initStore(dataDir: string, keyDir = defaultKeyDir(), timeZone = machineTimeZone()): OpenedStore & { keyFile: string } {
+  const settings = createDataDirectory(dataDir, timeZone);
+  const { key, file } = createDataKey(keyDir, settings.storeId);
+  const store = SqliteStore.open(databasePath(dataDir), key, { create: true });
+  return { store, settings, keySource: file, keyFile: file };
+}
+
+export function openStore(dataDir: string, keyDir = defaultKeyDir()): OpenedStore {
+  const settings = readSettings(dataDir);
+  const { key, source } = loadDataKey(keyDir, settings.storeId);
+  return { store: SqliteStore.open(databasePath(dataDir), key), settings, keySource: source };
+}

@@ -1,0 +1,218 @@
+/**
+ * Synchronous reads and writes of versioned resources on one connection. The async store wraps these;
+ * keeping them synchronous lets a write and its index rows share one SQLite transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import { extractIndexEntries } from '../../fhir/indexExtraction.ts';
+import { FhirError } from '../../fhir/outcome.ts';
+import type { SearchRequest } from '../../fhir/searchRequest.ts';
+import type { Resource } from '../../fhir/types.ts';
+import type {
+  DeleteResult,
+  HistoryPage,
+  HistoryRequest,
+  SearchResult,
+  StoredVersion,
+  WriteMethod,
+  WriteOptions,
+  WriteResult,
+} from '../types.ts';
+import type { Connection } from './connection.ts';
+import { IndexWriter } from './indexWriter.ts';
+import { SearchParamIds } from './searchParamIds.ts';
+import { SearchSqlBuilder } from './searchSql.ts';
+
+interface CurrentRow {
+  rid: number;
+  version: number;
+  vid: number;
+  deleted: number;
+}
+
+interface VersionRow {
+  type: string;
+  id: string;
+  version: number;
+  last_updated: number;
+  method: WriteMethod;
+  body: string | null;
+}
+
+export class ResourceTables {
+  private readonly pids: SearchParamIds;
+  private readonly indexWriter: IndexWriter;
+  private readonly sqlBuilder: SearchSqlBuilder;
+  private readonly statements;
+  private lastStamp = 0;
+
+  constructor(private readonly db: Connection) {
+    this.pids = new SearchParamIds(db);
+    this.indexWriter = new IndexWriter(db, this.pids);
+    this.sqlBuilder = new SearchSqlBuilder(this.pids);
+    this.statements = {
+      current: db.prepare<[string, string], CurrentRow>(
+        'SELECT rid, version, vid, deleted FROM resource WHERE type = ? AND id = ?',
+      ),
+      insertResource: db.prepare(
+        'INSERT INTO resource (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, 0, ?, ?)',
+      ),
+      pointResource: db.prepare('UPDATE resource SET version = ?, vid = ?, last_updated = ?, deleted = ? WHERE rid = ?'),
+      insertVersion: db.prepare(
+        'INSERT INTO resource_version (rid, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?)',
+      ),
+      body: db.prepare<[number], { body: string | null }>('SELECT body FROM resource_version WHERE vid = ?'),
+      versionBody: db.prepare<[string, string, number], { body: string | null }>(
+        'SELECT v.body FROM resource r JOIN resource_version v ON v.rid = r.rid WHERE r.type = ? AND r.id = ? AND v.version = ?',
+      ),
+      counts: db.prepare<[], { type: string; n: number }>(
+        'SELECT type, count(*) AS n FROM resource WHERE deleted = 0 GROUP BY type ORDER BY type',
+      ),
+    };
+  }
+
+  create(resource: Resource, options: WriteOptions = {}): WriteResult {
+    return this.write({ ...resource, id: options.newId ?? randomUUID() }, 'create', options);
+  }
+
+  update(resource: Resource, options: WriteOptions = {}): WriteResult {
+    if (!resource.id) throw new FhirError(400, 'An update needs the resource id.', 'required');
+    return this.write(resource, 'update', options);
+  }
+
+  delete(resourceType: string, id: string, options: WriteOptions = {}): DeleteResult {
+    const current = this.statements.current.get(resourceType, id);
+    checkVersion(current, options.ifMatchVersion);
+    if (!current || current.deleted) return { deleted: false };
+    const version = current.version + 1;
+    const stamp = this.nextStamp();
+    const vid = Number(this.statements.insertVersion.run(current.rid, version, stamp, 'delete', null).lastInsertRowid);
+    this.statements.pointResource.run(version, vid, stamp, 1, current.rid);
+    this.indexWriter.remove(current.rid);
+    return { deleted: true, versionId: String(version) };
+  }
+
+  read(resourceType: string, id: string): Resource {
+    const current = this.statements.current.get(resourceType, id);
+    if (!current) throw new FhirError(404, `${resourceType}/${id} is not known.`, 'not-found');
+    if (current.deleted) throw new FhirError(410, `${resourceType}/${id} was deleted.`, 'deleted');
+    return JSON.parse(this.statements.body.get(current.vid)!.body!) as Resource;
+  }
+
+  vread(resourceType: string, id: string, versionId: string): Resource {
+    const version = /^[1-9][0-9]{0,9}$/.test(versionId) ? Number(versionId) : NaN;
+    const row = Number.isNaN(version) ? undefined : this.statements.versionBody.get(resourceType, id, version);
+    if (!row) throw new FhirError(404, `${resourceType}/${id} has no version ${versionId}.`, 'not-found');
+    if (row.body === null) throw new FhirError(410, `Version ${versionId} of ${resourceType}/${id} is a deletion.`, 'deleted');
+    return JSON.parse(row.body) as Resource;
+  }
+
+  history(request: HistoryRequest): HistoryPage {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (request.resourceType) {
+      where.push('r.type = ?');
+      params.push(request.resourceType);
+    }
+    if (request.id) {
+      where.push('r.id = ?');
+      params.push(request.id);
+    }
+    if (request.since !== undefined) {
+      where.push('v.last_updated >= ?');
+      params.push(request.since);
+    }
+    const from = `FROM resource_version v JOIN resource r ON r.rid = v.rid ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`;
+    const total = (this.db.prepare(`SELECT count(*) AS n ${from}`).get(...params) as { n: number }).n;
+    const rows = this.db
+      .prepare(
+        `SELECT r.type, r.id, v.version, v.last_updated, v.method, v.body ${from} ORDER BY v.vid DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...params, request.count, request.offset) as VersionRow[];
+    return { total, versions: rows.map(toStoredVersion) };
+  }
+
+  search(request: SearchRequest): SearchResult {
+    const page = this.sqlBuilder.page(request);
+    const rows = this.db.prepare(page.text).all(...page.params) as { body: string }[];
+    const result: SearchResult = { resources: rows.map((row) => JSON.parse(row.body) as Resource) };
+    if (request.total === 'accurate') {
+      const count = this.sqlBuilder.count(request);
+      result.total = (this.db.prepare(count.text).get(...count.params) as { total: number }).total;
+    }
+    return result;
+  }
+
+  countByType(): Record<string, number> {
+    return Object.fromEntries(this.statements.counts.all().map((row) => [row.type, row.n]));
+  }
+
+  private write(resource: Resource, method: WriteMethod, options: WriteOptions): WriteResult {
+    const type = resource.resourceType;
+    const id = resource.id!;
+    const current = this.statements.current.get(type, id);
+    checkVersion(current, options.ifMatchVersion);
+    const version = (current?.version ?? 0) + 1;
+    const stamp = this.nextStamp();
+    const { resourceType: _type, id: _id, meta, ...rest } = resource;
+    const stored: Resource = {
+      resourceType: type,
+      id,
+      meta: { ...meta, versionId: String(version), lastUpdated: new Date(stamp).toISOString() },
+      ...rest,
+    };
+    if (options.skipIfUnchanged && current && !current.deleted) {
+      const before = JSON.parse(this.statements.body.get(current.vid)!.body!) as Resource;
+      if (sameContent(before, stored)) return { resource: before, created: false, unchanged: true };
+    }
+    const entries = options.index ?? extractIndexEntries(stored);
+    let rid: number;
+    if (current) {
+      rid = current.rid;
+      if (!current.deleted) this.indexWriter.remove(rid);
+    } else {
+      rid = Number(this.statements.insertResource.run(type, id, version, stamp, 0).lastInsertRowid);
+    }
+    const vid = Number(this.statements.insertVersion.run(rid, version, stamp, method, JSON.stringify(stored)).lastInsertRowid);
+    this.statements.pointResource.run(version, vid, stamp, 0, rid);
+    this.indexWriter.write(rid, type, entries);
+    return { resource: stored, created: !current || current.deleted === 1 };
+  }
+
+  /** Millisecond timestamps that never go backwards within this process, so versions stay in order. */
+  private nextStamp(): number {
+    this.lastStamp = Math.max(Date.now(), this.lastStamp);
+    return this.lastStamp;
+  }
+}
+
+function checkVersion(current: CurrentRow | undefined, expected: string | undefined): void {
+  if (expected === undefined) return;
+  const actual = current && !current.deleted ? String(current.version) : undefined;
+  if (actual !== expected) {
+    throw new FhirError(
+      412,
+      `Version conflict: the request expected version ${expected} but the current version is ${actual ?? 'none'}.`,
+      'conflict',
+    );
+  }
+}
+
+/** Equal apart from the version stamps the store sets. */
+function sameContent(a: Resource, b: Resource): boolean {
+  const strip = ({ meta, ...rest }: Resource) => {
+    const { versionId: _v, lastUpdated: _l, ...otherMeta } = meta ?? {};
+    return JSON.stringify({ ...rest, meta: otherMeta });
+  };
+  return strip(a) === strip(b);
+}
+
+function toStoredVersion(row: VersionRow): StoredVersion {
+  return {
+    resourceType: row.type,
+    id: row.id,
+    versionId: String(row.version),
+    lastUpdated: new Date(row.last_updated).toISOString(),
+    method: row.method,
+    resource: row.body === null ? undefined : (JSON.parse(row.body) as Resource),
+  };
+}

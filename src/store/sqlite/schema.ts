@@ -1,0 +1,92 @@
+/**
+ * The SQLite schema of the embedded store. Every version of every resource is a row of `resource_version`
+ * (append-only; a delete is a row with no body); `resource` points at the current version. Search-index
+ * rows hang off the current version only, one table per kind of value, each keyed by the resource first
+ * (so an update replaces its rows with one range delete) with a second index for lookups by value.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS resource (
+  rid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  vid INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (type, id)
+);
+CREATE INDEX IF NOT EXISTS resource_type_updated ON resource (type, last_updated);
+
+CREATE TABLE IF NOT EXISTS resource_version (
+  vid INTEGER PRIMARY KEY,
+  rid INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  method TEXT NOT NULL,
+  body TEXT,
+  UNIQUE (rid, version)
+);
+CREATE INDEX IF NOT EXISTS resource_version_updated ON resource_version (last_updated);
+
+CREATE TABLE IF NOT EXISTS search_param (
+  pid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  code TEXT NOT NULL,
+  UNIQUE (type, code)
+);
+
+CREATE TABLE IF NOT EXISTS idx_string (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL, norm TEXT NOT NULL,
+  PRIMARY KEY (rid, pid, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_string_lookup ON idx_string (pid, norm);
+
+CREATE TABLE IF NOT EXISTS idx_token (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL,
+  PRIMARY KEY (rid, pid, system, code, text)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_token_lookup ON idx_token (pid, code, system);
+
+CREATE TABLE IF NOT EXISTS idx_date (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, start, end)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_date_lookup ON idx_date (pid, start);
+
+CREATE TABLE IF NOT EXISTS idx_reference (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, ref TEXT NOT NULL, target_type TEXT, target_id TEXT,
+  PRIMARY KEY (rid, pid, ref)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_reference_lookup ON idx_reference (pid, ref);
+
+CREATE TABLE IF NOT EXISTS idx_number (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value REAL NOT NULL,
+  PRIMARY KEY (rid, pid, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_number_lookup ON idx_number (pid, value);
+
+CREATE TABLE IF NOT EXISTS idx_quantity (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value REAL NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  PRIMARY KEY (rid, pid, value, system, code, unit)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_quantity_lookup ON idx_quantity (pid, value);
+
+CREATE TABLE IF NOT EXISTS idx_uri (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (rid, pid, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_uri_lookup ON idx_uri (pid, value);
+`;
+
+export const INDEX_TABLES = [
+  'idx_string',
+  'idx_token',
+  'idx_date',
+  'idx_reference',
+  'idx_number',
+  'idx_quantity',
+  'idx_uri',
+] as const;

@@ -1,0 +1,128 @@
+/**
+ * The embedded store: one encrypted SQLite file in WAL mode, a writer connection and a reader connection.
+ * Writes are serialised through one queue (SQLite has one writer) and each runs in an IMMEDIATE
+ * transaction, which also waits, up to the busy timeout, for writers in other processes (the CLI while
+ * `serve` runs). Reads use their own connection and so see only committed data.
+ */
+import type { SearchRequest } from '../../fhir/searchRequest.ts';
+import type { Resource } from '../../fhir/types.ts';
+import type { BatchWrite, BatchWriteOutcome, HistoryRequest, ResourceStore, StoreOperations, WriteOptions } from '../types.ts';
+import { openConnection, type Connection } from './connection.ts';
+import { ResourceTables } from './resourceTables.ts';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+
+export class SqliteStore implements ResourceStore {
+  private readonly writer: Connection;
+  private readonly reader: Connection;
+  private readonly writeTables: ResourceTables;
+  private readonly readTables: ResourceTables;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(file: string, key: Buffer, create: boolean) {
+    this.writer = openConnection(file, key, { create });
+    migrate(this.writer);
+    this.reader = openConnection(file, key, { create: false });
+    this.writeTables = new ResourceTables(this.writer);
+    this.readTables = new ResourceTables(this.reader);
+  }
+
+  static open(file: string, key: Buffer, options: { create?: boolean } = {}): SqliteStore {
+    return new SqliteStore(file, key, options.create ?? false);
+  }
+
+  create(resource: Resource, options?: WriteOptions) {
+    return this.exclusive(() => this.writeTables.create(resource, options));
+  }
+
+  update(resource: Resource, options?: WriteOptions) {
+    return this.exclusive(() => this.writeTables.update(resource, options));
+  }
+
+  delete(resourceType: string, id: string, options?: WriteOptions) {
+    return this.exclusive(() => this.writeTables.delete(resourceType, id, options));
+  }
+
+  async read(resourceType: string, id: string) {
+    return this.readTables.read(resourceType, id);
+  }
+
+  async vread(resourceType: string, id: string, versionId: string) {
+    return this.readTables.vread(resourceType, id, versionId);
+  }
+
+  async history(request: HistoryRequest) {
+    return this.readTables.history(request);
+  }
+
+  async search(request: SearchRequest) {
+    return this.readTables.search(request);
+  }
+
+  async countByType() {
+    return this.readTables.countByType();
+  }
+
+  writeBatch(writes: BatchWrite[]): Promise<BatchWriteOutcome[]> {
+    return this.exclusive(() =>
+      writes.map((w): BatchWriteOutcome => {
+        if (w.kind === 'delete') return this.writeTables.delete(w.resourceType, w.id).deleted ? 'deleted' : 'unchanged';
+        const result = this.writeTables.update(w.resource, { index: w.index, skipIfUnchanged: true });
+        return result.created ? 'created' : result.unchanged ? 'unchanged' : 'updated';
+      }),
+    );
+  }
+
+  transaction<T>(work: (tx: StoreOperations) => Promise<T>): Promise<T> {
+    return this.enqueue(async () => {
+      const tables = this.writeTables;
+      const tx: StoreOperations = {
+        create: async (r, o) => tables.create(r, o),
+        update: async (r, o) => tables.update(r, o),
+        delete: async (t, id, o) => tables.delete(t, id, o),
+        read: async (t, id) => tables.read(t, id),
+        vread: async (t, id, v) => tables.vread(t, id, v),
+        history: async (request) => tables.history(request),
+        search: async (request) => tables.search(request),
+      };
+      this.writer.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(tx);
+        this.writer.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    this.reader.close();
+    this.writer.close();
+  }
+
+  /** One write in its own IMMEDIATE transaction, after the writes queued before it. */
+  private exclusive<T>(write: () => T): Promise<T> {
+    return this.enqueue(async () => this.writer.transaction(write).immediate());
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function migrate(db: Connection): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`This database was written by a newer ChartVault (schema ${current}); upgrade ChartVault.`);
+  }
+  if (current < SCHEMA_VERSION) {
+    db.transaction(() => {
+      db.exec(SCHEMA_SQL);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  }
+}

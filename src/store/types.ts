@@ -1,0 +1,104 @@
+/**
+ * The storage contract. Asynchronous and free of HTTP, so that the SQLite engine of the embedded default
+ * and a PostgreSQL engine can stand behind it without changing callers.
+ */
+import type { IndexEntry, Resource } from '../fhir/types.ts';
+import type { SearchRequest } from '../fhir/searchRequest.ts';
+
+export type WriteMethod = 'create' | 'update' | 'delete';
+
+/** One version of a resource as the store keeps it. A delete is a version with no resource (a tombstone). */
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: string;
+  lastUpdated: string;
+  method: WriteMethod;
+  resource?: Resource;
+}
+
+export interface WriteResult {
+  /** The resource as stored, with `meta.versionId` and `meta.lastUpdated` set by the store. */
+  resource: Resource;
+  /** True when this write made the resource exist (a create, or an update of an unknown id). */
+  created: boolean;
+  /** True when `skipIfUnchanged` found the same content stored and wrote nothing. */
+  unchanged?: boolean;
+}
+
+export interface DeleteResult {
+  /** False when there was nothing to delete (unknown or already deleted). */
+  deleted: boolean;
+  versionId?: string;
+}
+
+export interface WriteOptions {
+  /** Optimistic locking: the write fails with 412 unless the current version is this one. */
+  ifMatchVersion?: string;
+  /** Index values computed ahead (e.g. by an import worker); computed by the store when absent. */
+  index?: IndexEntry[];
+  /** For create: the id to give the new resource (a transaction assigns ids first, so entries can refer to each other). */
+  newId?: string;
+  /** For update: write no new version when the content (ignoring meta.versionId/lastUpdated) is unchanged. */
+  skipIfUnchanged?: boolean;
+}
+
+export interface HistoryRequest {
+  resourceType?: string;
+  id?: string;
+  /** Only versions written at or after this instant (epoch ms). */
+  since?: number;
+  count: number;
+  offset: number;
+}
+
+export interface HistoryPage {
+  versions: StoredVersion[];
+  total: number;
+}
+
+export interface SearchResult {
+  resources: Resource[];
+  /** Present when the request asked for an accurate total. */
+  total?: number;
+}
+
+/** Reads and writes; what a transaction callback receives too. */
+export interface StoreOperations {
+  /** Creates a resource with a new server-assigned id (any id on the input is replaced). */
+  create(resource: Resource, options?: WriteOptions): Promise<WriteResult>;
+  /** Writes a new version of `resource.id`, creating it when absent (update-as-create). */
+  update(resource: Resource, options?: WriteOptions): Promise<WriteResult>;
+  /** Writes a tombstone version. */
+  delete(resourceType: string, id: string, options?: WriteOptions): Promise<DeleteResult>;
+  /** The current version; throws 404 when unknown, 410 when deleted. */
+  read(resourceType: string, id: string): Promise<Resource>;
+  /** A given version; throws 404 when unknown, 410 when that version is a tombstone. */
+  vread(resourceType: string, id: string, versionId: string): Promise<Resource>;
+  history(request: HistoryRequest): Promise<HistoryPage>;
+  search(request: SearchRequest): Promise<SearchResult>;
+}
+
+/** One write of an atomic batch: a resource version to store (by its id), or a deletion. */
+export type BatchWrite =
+  | { kind: 'put'; resource: Resource; index?: IndexEntry[] }
+  | { kind: 'delete'; resourceType: string; id: string };
+
+/** What a batch write did: `unchanged` when the content was already stored as it is. */
+export type BatchWriteOutcome = 'created' | 'updated' | 'unchanged' | 'deleted';
+
+export interface ResourceStore extends StoreOperations {
+  /**
+   * Writes many versions in one transaction (all or nothing), skipping resources whose content is
+   * unchanged, so that importing the same data twice adds no version. The importer's path.
+   */
+  writeBatch(writes: BatchWrite[]): Promise<BatchWriteOutcome[]>;
+  /**
+   * Runs `work` atomically: every write inside commits together or not at all. Reads inside see the
+   * transaction's own writes. Writes from other callers wait until it ends.
+   */
+  transaction<T>(work: (tx: StoreOperations) => Promise<T>): Promise<T>;
+  /** Resource counts per type, current and not deleted. */
+  countByType(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}

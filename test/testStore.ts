@@ -1,0 +1,36 @@
+/** Real stores in temporary folders, for tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initStore, type SqliteStore } from '../src/store/index.ts';
+
+export interface TempStore {
+  root: string;
+  dataDir: string;
+  keyDir: string;
+  store: SqliteStore;
+  /** Closes the store and removes its folders. */
+  cleanup(): Promise<void>;
+}
+
+export function tempFolder(prefix = 'chartvault-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export function createTempStore(timeZone = 'UTC'): TempStore {
+  const folder = tempFolder();
+  const dataDir = join(folder.path, 'data');
+  const keyDir = join(folder.path, 'keys');
+  const { store } = initStore(dataDir, keyDir, timeZone);
+  return {
+    root: folder.path,
+    dataDir,
+    keyDir,
+    store,
+    cleanup: async () => {
+      await store.close().catch(() => undefined);
+      folder.remove();
+    },
+  };
+}
