@@ -8,7 +8,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(store: SqliteStore, options: { maxBodyBytes?: number } = {}): Promise<TestServer> {
+export async function startServer(
+  store: SqliteStore,
+  options: { maxBodyBytes?: number } = {},
+): Promise<TestServer> {
   const app = buildServer({ store, ...options });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return { base: `${address}/fhir`, close: () => app.close() };

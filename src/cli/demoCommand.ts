@@ -24,7 +24,8 @@ const WRITES_PER_TRANSACTION = 5000;
 
 export async function demoCommand(options: DemoOptions): Promise<void> {
   const patients = Number(options.patients);
-  if (!Number.isInteger(patients) || patients < 1) throw new CliError('--patients must be a positive whole number.');
+  if (!Number.isInteger(patients) || patients < 1)
+    throw new CliError('--patients must be a positive whole number.');
   if (options.serve) checkListenOptions({ ...options, insecureHttp: true });
   if (options.reset && isDataDirectory(options.data)) {
     const { storeId } = readSettings(options.data);
@@ -57,10 +58,19 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   }
   console.log('Serving plain HTTP on loopback for the demo (TLS and sign-in arrive with access control).');
   await serveStore(store, options);
-  console.log('Try: curl "http://HOST:PORT/fhir/Appointment?date=' + todayIn(timeZone) + '&_count=5"  (use the address above)');
+  console.log(
+    'Try: curl "http://HOST:PORT/fhir/Appointment?date=' +
+      todayIn(timeZone) +
+      '&_count=5"  (use the address above)',
+  );
 }
 
 /** Today's calendar date in a time zone, as YYYY-MM-DD. */
 export function todayIn(timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date());
 }

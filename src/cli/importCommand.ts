@@ -9,7 +9,8 @@ export async function importCommand(
   options: { data: string; keyDir: string; workers?: string; progress: boolean },
 ): Promise<void> {
   const workers = options.workers === undefined ? undefined : Number(options.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers > 0)) throw new CliError(`--workers must be a positive whole number.`);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers > 0))
+    throw new CliError(`--workers must be a positive whole number.`);
   const { store } = openStore(options.data, options.keyDir);
   const showBar = options.progress && process.stderr.isTTY;
   const bar = new cliProgress.SingleBar(
@@ -41,13 +42,22 @@ export async function importCommand(
 function printReport(report: ImportReport): void {
   const rows = Object.entries(report.byType).sort(([a], [b]) => a.localeCompare(b));
   const total = rows.reduce((n, [, c]) => n + c.created + c.updated + c.unchanged, 0);
-  console.log(`Imported ${report.files} files in ${report.seconds.toFixed(1)} s: ${total} resources (${Math.round(total / Math.max(report.seconds, 0.001))}/s).`);
+  console.log(
+    `Imported ${report.files} files in ${report.seconds.toFixed(1)} s: ${total} resources (${Math.round(total / Math.max(report.seconds, 0.001))}/s).`,
+  );
   console.log('type'.padEnd(28) + 'created'.padStart(9) + 'updated'.padStart(9) + 'unchanged'.padStart(11));
   for (const [type, c] of rows) {
-    console.log(type.padEnd(28) + String(c.created).padStart(9) + String(c.updated).padStart(9) + String(c.unchanged).padStart(11));
+    console.log(
+      type.padEnd(28) +
+        String(c.created).padStart(9) +
+        String(c.updated).padStart(9) +
+        String(c.unchanged).padStart(11),
+    );
   }
   if (report.unresolvedReferences > 0) {
-    console.log(`${report.unresolvedReferences} conditional references matched no single resource and were kept as identifier references.`);
+    console.log(
+      `${report.unresolvedReferences} conditional references matched no single resource and were kept as identifier references.`,
+    );
   }
   if (report.rejected.length > 0) {
     console.log(`Rejected ${report.rejected.length}:`);

@@ -4,12 +4,21 @@ import { initStore, isDataDirectory, machineTimeZone } from '../store/index.ts';
 import { CliError } from './main.ts';
 import { checkTimeZone } from './timeZone.ts';
 
-export async function initCommand(options: { data: string; keyDir: string; timeZone?: string }): Promise<void> {
-  if (isDataDirectory(options.data)) throw new CliError(`${resolve(options.data)} already holds a ChartVault store; nothing was changed.`);
+export async function initCommand(options: {
+  data: string;
+  keyDir: string;
+  timeZone?: string;
+}): Promise<void> {
+  if (isDataDirectory(options.data))
+    throw new CliError(`${resolve(options.data)} already holds a ChartVault store; nothing was changed.`);
   const timeZone = checkTimeZone(options.timeZone ?? machineTimeZone());
   const { store, keyFile, settings } = initStore(options.data, options.keyDir, timeZone);
   await store.close();
-  console.log(`Created an encrypted store in ${resolve(options.data)} (practice time zone ${settings.timeZone}).`);
+  console.log(
+    `Created an encrypted store in ${resolve(options.data)} (practice time zone ${settings.timeZone}).`,
+  );
   console.log(`The data key is in ${keyFile} (readable only by you).`);
-  console.log('Keep a copy of that key somewhere safe and away from this machine: without it the data cannot be read.');
+  console.log(
+    'Keep a copy of that key somewhere safe and away from this machine: without it the data cannot be read.',
+  );
 }

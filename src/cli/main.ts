@@ -1,11 +1,10 @@
-/** The `chartvault` command. Each sub-command lives in its own module; this file only wires them. */
+/**
+ * The `chartvault` command. Each sub-command lives in its own module, loaded only when it runs; this file
+ * only wires them.
+ */
 import { Command, Option } from 'commander';
 import { FhirError } from '../fhir/outcome.ts';
 import { StoreError, defaultKeyDir } from '../store/index.ts';
-import { demoCommand } from './demoCommand.ts';
-import { importCommand } from './importCommand.ts';
-import { initCommand } from './initCommand.ts';
-import { serveCommand } from './serveCommand.ts';
 
 /** A failure the user can fix; printed as one line without a stack trace. */
 export class CliError extends Error {}
@@ -16,7 +15,10 @@ export interface StoreLocation {
 }
 
 const dataOption = () => new Option('--data <dir>', 'data directory of the store').env('CHARTVAULT_DATA');
-const keyDirOption = () => new Option('--key-dir <dir>', 'folder holding the data key (outside the data directory)').default(defaultKeyDir());
+const keyDirOption = () =>
+  new Option('--key-dir <dir>', 'folder holding the data key (outside the data directory)').default(
+    defaultKeyDir(),
+  );
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('chartvault')
@@ -30,7 +32,7 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(keyDirOption())
     .option('--time-zone <zone>', "the practice's IANA time zone (default: the machine's)")
     .option('--yes', 'do not ask questions')
-    .action(initCommand);
+    .action(async (options) => (await import('./initCommand.ts')).initCommand(options));
 
   program
     .command('serve')
@@ -40,7 +42,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--host <host>', 'address to listen on (loopback only until access control lands)', '127.0.0.1')
     .option('--port <port>', 'port; 0 picks a free one', '8080')
     .option('--insecure-http', 'serve plain HTTP (loopback only)')
-    .action(serveCommand);
+    .action(async (options) => (await import('./serveCommand.ts')).serveCommand(options));
 
   program
     .command('import')
@@ -50,7 +52,7 @@ export async function main(argv: string[]): Promise<void> {
     .argument('<paths...>', 'files or folders')
     .option('--workers <n>', 'worker threads preparing files')
     .option('--no-progress', 'no progress bar')
-    .action(importCommand);
+    .action(async (paths, options) => (await import('./importCommand.ts')).importCommand(paths, options));
 
   program
     .command('demo')
@@ -63,7 +65,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--time-zone <zone>', "the practice's IANA time zone (default: the machine's)")
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port; 0 picks a free one', '8080')
-    .action(demoCommand);
+    .action(async (options) => (await import('./demoCommand.ts')).demoCommand(options));
 
   try {
     await program.parseAsync(argv);

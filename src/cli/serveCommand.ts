@@ -21,15 +21,23 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
 
 export function checkListenOptions(options: { host: string; port: string; insecureHttp?: boolean }): void {
   if (!LOOPBACK.has(options.host)) {
-    throw new CliError(`Refusing to listen on ${options.host}: until access control is in place ChartVault serves loopback only (127.0.0.1 or ::1).`);
+    throw new CliError(
+      `Refusing to listen on ${options.host}: until access control is in place ChartVault serves loopback only (127.0.0.1 or ::1).`,
+    );
   }
   if (!options.insecureHttp) {
-    throw new CliError('TLS is not available in this version yet; pass --insecure-http to serve plain HTTP on loopback.');
+    throw new CliError(
+      'TLS is not available in this version yet; pass --insecure-http to serve plain HTTP on loopback.',
+    );
   }
-  if (!/^\d+$/.test(options.port) || Number(options.port) > 65535) throw new CliError(`--port must be a number from 0 to 65535, not "${options.port}".`);
+  if (!/^\d+$/.test(options.port) || Number(options.port) > 65535)
+    throw new CliError(`--port must be a number from 0 to 65535, not "${options.port}".`);
 }
 
-export async function serveStore(store: ResourceStore, options: { host: string; port: string }): Promise<void> {
+export async function serveStore(
+  store: ResourceStore,
+  options: { host: string; port: string },
+): Promise<void> {
   const app = buildServer({ store });
   const address = await app.listen({ host: options.host, port: Number(options.port) });
   console.log(`listening on ${address}`);

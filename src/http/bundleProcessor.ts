@@ -8,7 +8,13 @@ import { FhirError, badRequest } from '../fhir/outcome.ts';
 import type { Resource } from '../fhir/types.ts';
 import { findByCondition, type ResourceStore, type StoreOperations } from '../store/index.ts';
 import { checkBody, checkResourceType } from './interactions.ts';
-import { resourceResponse, type FhirContext, type FhirMethod, type FhirRequest, type FhirResponse } from './fhirExchange.ts';
+import {
+  resourceResponse,
+  type FhirContext,
+  type FhirMethod,
+  type FhirRequest,
+  type FhirResponse,
+} from './fhirExchange.ts';
 import { routeRequest } from './fhirRouter.ts';
 
 interface BundleEntry {
@@ -28,18 +34,39 @@ interface PlannedEntry {
 
 const METHODS = new Set<FhirMethod>(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH']);
 /** The order the specification gives for processing a transaction's entries. */
-const TRANSACTION_ORDER: Record<FhirMethod, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
+const TRANSACTION_ORDER: Record<FhirMethod, number> = {
+  DELETE: 0,
+  POST: 1,
+  PUT: 2,
+  PATCH: 2,
+  GET: 3,
+  HEAD: 3,
+};
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  304: 'Not Modified',
+};
 
-export async function processBundle(store: ResourceStore, ctx: FhirContext, body: unknown, strict: boolean): Promise<FhirResponse> {
+export async function processBundle(
+  store: ResourceStore,
+  ctx: FhirContext,
+  body: unknown,
+  strict: boolean,
+): Promise<FhirResponse> {
   const bundle = body as { resourceType?: unknown; type?: unknown; entry?: unknown };
   if (typeof body !== 'object' || body === null || bundle.resourceType !== 'Bundle') {
     throw badRequest('POST to the FHIR base takes a Bundle of type batch or transaction.');
   }
   if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
-    throw badRequest(`Bundle.type must be batch or transaction to be processed, not ${JSON.stringify(bundle.type)}.`, 'value');
+    throw badRequest(
+      `Bundle.type must be batch or transaction to be processed, not ${JSON.stringify(bundle.type)}.`,
+      'value',
+    );
   }
-  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw badRequest('Bundle.entry must be an array.', 'structure');
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry))
+    throw badRequest('Bundle.entry must be an array.', 'structure');
   const entries = (bundle.entry ?? []) as BundleEntry[];
   const planned = entries.map((entry, index) => planEntry(entry, index, ctx, strict));
   return bundle.type === 'transaction' ? runTransaction(store, ctx, planned) : runBatch(store, ctx, planned);
@@ -47,11 +74,17 @@ export async function processBundle(store: ResourceStore, ctx: FhirContext, body
 
 function planEntry(entry: BundleEntry, index: number, ctx: FhirContext, strict: boolean): PlannedEntry {
   const where = `Bundle.entry[${index}]`;
-  if (typeof entry !== 'object' || entry === null) throw badRequest(`${where} is not an object.`, 'structure');
+  if (typeof entry !== 'object' || entry === null)
+    throw badRequest(`${where} is not an object.`, 'structure');
   const method = entry.request?.method as FhirMethod;
-  if (!METHODS.has(method)) throw badRequest(`${where}.request.method must be one of GET, POST, PUT, DELETE, not ${JSON.stringify(method)}.`, 'required');
+  if (!METHODS.has(method))
+    throw badRequest(
+      `${where}.request.method must be one of GET, POST, PUT, DELETE, not ${JSON.stringify(method)}.`,
+      'required',
+    );
   let url = entry.request?.url;
-  if (typeof url !== 'string' || url === '') throw badRequest(`${where}.request.url is required.`, 'required');
+  if (typeof url !== 'string' || url === '')
+    throw badRequest(`${where}.request.url is required.`, 'required');
   if (url.startsWith(ctx.baseUrl + '/')) url = url.slice(ctx.baseUrl.length + 1);
   const [path, queryText] = url.split('?', 2) as [string, string | undefined];
   return {
@@ -70,11 +103,16 @@ function planEntry(entry: BundleEntry, index: number, ctx: FhirContext, strict: 
   };
 }
 
-async function runBatch(store: ResourceStore, ctx: FhirContext, planned: PlannedEntry[]): Promise<FhirResponse> {
+async function runBatch(
+  store: ResourceStore,
+  ctx: FhirContext,
+  planned: PlannedEntry[],
+): Promise<FhirResponse> {
   const responses: unknown[] = [];
   for (const entry of planned) {
     try {
-      if (entry.request.path === '') throw badRequest('A batch entry cannot itself be a batch or transaction.');
+      if (entry.request.path === '')
+        throw badRequest('A batch entry cannot itself be a batch or transaction.');
       responses.push(responseEntry(await routeRequest(store, ctx, entry.request)));
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
@@ -84,11 +122,18 @@ async function runBatch(store: ResourceStore, ctx: FhirContext, planned: Planned
   return { status: 200, resource: { resourceType: 'Bundle', type: 'batch-response', entry: responses } };
 }
 
-async function runTransaction(store: ResourceStore, ctx: FhirContext, planned: PlannedEntry[]): Promise<FhirResponse> {
+async function runTransaction(
+  store: ResourceStore,
+  ctx: FhirContext,
+  planned: PlannedEntry[],
+): Promise<FhirResponse> {
   const responses = await store.transaction(async (tx) => {
     const references = await assignIds(tx, planned);
     const results: unknown[] = new Array(planned.length);
-    const ordered = [...planned].sort((a, b) => TRANSACTION_ORDER[a.request.method] - TRANSACTION_ORDER[b.request.method] || a.index - b.index);
+    const ordered = [...planned].sort(
+      (a, b) =>
+        TRANSACTION_ORDER[a.request.method] - TRANSACTION_ORDER[b.request.method] || a.index - b.index,
+    );
     for (const entry of ordered) {
       try {
         if (entry.request.body !== undefined) {
@@ -97,14 +142,23 @@ async function runTransaction(store: ResourceStore, ctx: FhirContext, planned: P
         results[entry.index] = responseEntry(await runTransactionEntry(tx, ctx, entry));
       } catch (error) {
         if (error instanceof FhirError) {
-          throw new FhirError(error.status, error.issues.map((i) => ({ ...i, diagnostics: `Bundle.entry[${entry.index}]: ${i.diagnostics}` })));
+          throw new FhirError(
+            error.status,
+            error.issues.map((i) => ({
+              ...i,
+              diagnostics: `Bundle.entry[${entry.index}]: ${i.diagnostics}`,
+            })),
+          );
         }
         throw error;
       }
     }
     return results;
   });
-  return { status: 200, resource: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } };
+  return {
+    status: 200,
+    resource: { resourceType: 'Bundle', type: 'transaction-response', entry: responses },
+  };
 }
 
 /** Gives every POST its id (or finds its ifNoneExist match), and maps each entry's fullUrl to `Type/id`. */
@@ -112,13 +166,19 @@ async function assignIds(tx: StoreOperations, planned: PlannedEntry[]): Promise<
   const references = new Map<string, string>();
   for (const entry of planned) {
     const { method, path } = entry.request;
-    if (path === '') throw badRequest(`Bundle.entry[${entry.index}] cannot itself be a batch or transaction.`);
+    if (path === '')
+      throw badRequest(`Bundle.entry[${entry.index}] cannot itself be a batch or transaction.`);
     const type = path.split('/')[0]!;
     if (method === 'POST' && !path.includes('/')) {
       checkResourceType(type);
       if (entry.request.ifNoneExist) {
         const matches = await findByCondition(tx, type, entry.request.ifNoneExist, 2);
-        if (matches.length > 1) throw new FhirError(412, `Bundle.entry[${entry.index}]: ifNoneExist matched ${matches.length} resources.`, 'multiple-matches');
+        if (matches.length > 1)
+          throw new FhirError(
+            412,
+            `Bundle.entry[${entry.index}]: ifNoneExist matched ${matches.length} resources.`,
+            'multiple-matches',
+          );
         entry.existing = matches[0];
       }
       entry.newId = entry.existing?.id ?? randomUUID();
@@ -130,8 +190,13 @@ async function assignIds(tx: StoreOperations, planned: PlannedEntry[]): Promise<
   return references;
 }
 
-async function runTransactionEntry(tx: StoreOperations, ctx: FhirContext, entry: PlannedEntry): Promise<FhirResponse> {
-  if (entry.request.method !== 'POST' || entry.newId === undefined) return routeRequest(tx, ctx, entry.request);
+async function runTransactionEntry(
+  tx: StoreOperations,
+  ctx: FhirContext,
+  entry: PlannedEntry,
+): Promise<FhirResponse> {
+  if (entry.request.method !== 'POST' || entry.newId === undefined)
+    return routeRequest(tx, ctx, entry.request);
   const type = entry.request.path;
   if (entry.existing) return resourceResponse(200, entry.existing, ctx, true);
   const resource = checkBody(entry.request.body, type);
@@ -140,7 +205,11 @@ async function runTransactionEntry(tx: StoreOperations, ctx: FhirContext, entry:
 }
 
 /** Replaces `urn:uuid:` references to other entries, and resolves conditional references by search. */
-async function rewriteReferences(tx: StoreOperations, value: unknown, references: Map<string, string>): Promise<unknown> {
+async function rewriteReferences(
+  tx: StoreOperations,
+  value: unknown,
+  references: Map<string, string>,
+): Promise<unknown> {
   if (Array.isArray(value)) {
     const out = [];
     for (const item of value) out.push(await rewriteReferences(tx, item, references));
@@ -149,13 +218,18 @@ async function rewriteReferences(tx: StoreOperations, value: unknown, references
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
-    if (key === 'reference' && typeof child === 'string') out[key] = await resolveReference(tx, child, references);
+    if (key === 'reference' && typeof child === 'string')
+      out[key] = await resolveReference(tx, child, references);
     else out[key] = await rewriteReferences(tx, child, references);
   }
   return out;
 }
 
-async function resolveReference(tx: StoreOperations, reference: string, references: Map<string, string>): Promise<string> {
+async function resolveReference(
+  tx: StoreOperations,
+  reference: string,
+  references: Map<string, string>,
+): Promise<string> {
   const mapped = references.get(reference);
   if (mapped) return mapped;
   const conditional = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(reference);
@@ -164,7 +238,11 @@ async function resolveReference(tx: StoreOperations, reference: string, referenc
   checkResourceType(type);
   const matches = await findByCondition(tx, type, query, 2);
   if (matches.length !== 1) {
-    throw new FhirError(412, `The conditional reference ${reference} matched ${matches.length} resources; it must match exactly one.`, 'not-found');
+    throw new FhirError(
+      412,
+      `The conditional reference ${reference} matched ${matches.length} resources; it must match exactly one.`,
+      'not-found',
+    );
   }
   const target = `${type}/${matches[0]!.id}`;
   references.set(reference, target);
@@ -184,4 +262,3 @@ function responseEntry(response: FhirResponse): unknown {
     },
   };
 }
-

@@ -7,7 +7,14 @@ import type { FhirContext } from './fhirExchange.ts';
 
 type Link = { relation: string; url: string };
 
-function pageLinks(ctx: FhirContext, path: string, query: [string, string][], offset: number, count: number, more: boolean): Link[] {
+function pageLinks(
+  ctx: FhirContext,
+  path: string,
+  query: [string, string][],
+  offset: number,
+  count: number,
+  more: boolean,
+): Link[] {
   const base = query.filter(([name]) => name !== '_offset');
   const url = (at: number) => {
     const params = new URLSearchParams([...base, ['_offset', String(at)]]);
@@ -27,7 +34,10 @@ export function searchBundle(
   result: SearchResult,
   ignored: string[],
 ): Resource {
-  const more = result.total !== undefined ? request.offset + result.resources.length < result.total : result.resources.length === request.count;
+  const more =
+    result.total !== undefined
+      ? request.offset + result.resources.length < result.total
+      : result.resources.length === request.count;
   const entry: unknown[] = result.resources.map((r) => ({
     fullUrl: `${ctx.baseUrl}/${r.resourceType}/${r.id}`,
     resource: r,
@@ -36,7 +46,11 @@ export function searchBundle(
   if (ignored.length > 0) {
     entry.push({
       resource: operationOutcome([
-        { severity: 'warning', code: 'not-supported', diagnostics: `Ignored search parameters: ${ignored.join(', ')}.` },
+        {
+          severity: 'warning',
+          code: 'not-supported',
+          diagnostics: `Ignored search parameters: ${ignored.join(', ')}.`,
+        },
       ]),
       search: { mode: 'outcome' },
     });
@@ -70,7 +84,11 @@ export function historyBundle(
         method: v.method === 'create' ? 'POST' : v.method === 'update' ? 'PUT' : 'DELETE',
         url: v.method === 'create' ? v.resourceType : `${v.resourceType}/${v.id}`,
       },
-      response: { status: v.method === 'create' ? '201' : v.method === 'update' ? '200' : '204', etag: `W/"${v.versionId}"`, lastModified: v.lastUpdated },
+      response: {
+        status: v.method === 'create' ? '201' : v.method === 'update' ? '200' : '204',
+        etag: `W/"${v.versionId}"`,
+        lastModified: v.lastUpdated,
+      },
     })),
   };
 }

@@ -7,7 +7,16 @@ import type { Resource } from '../fhir/types.ts';
 import { resourceTypes } from '../fhir/validation/index.ts';
 
 /** Interactions served for every type (see fhirRouter.ts). */
-const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'];
+const TYPE_INTERACTIONS = [
+  'read',
+  'vread',
+  'update',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+  'search-type',
+];
 const INDEXED_TYPES = new Set(['string', 'token', 'date', 'reference', 'number', 'quantity', 'uri']);
 
 let cached: Resource | undefined;
@@ -38,10 +47,22 @@ export function capabilityStatement(): Resource {
             .filter((p) => INDEXED_TYPES.has(p.type) || p.code === '_id' || p.code === '_lastUpdated')
             .map((p) => ({ name: p.code, definition: p.url, type: p.type })),
           ...(type === 'Patient'
-            ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] }
+            ? {
+                operation: [
+                  {
+                    name: 'everything',
+                    definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+                  },
+                ],
+              }
             : {}),
         })),
-        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
+        interaction: [
+          { code: 'transaction' },
+          { code: 'batch' },
+          { code: 'history-system' },
+          { code: 'search-system' },
+        ],
       },
     ],
   };

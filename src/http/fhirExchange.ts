@@ -40,13 +40,20 @@ export function versionFromEtag(etag: string): string {
   return etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 }
 
-export function resourceResponse(status: number, resource: Resource, context: FhirContext, withLocation = false): FhirResponse {
+export function resourceResponse(
+  status: number,
+  resource: Resource,
+  context: FhirContext,
+  withLocation = false,
+): FhirResponse {
   const versionId = resource.meta?.versionId;
   return {
     status,
     resource,
     etag: versionId ? etagOf(versionId) : undefined,
     lastModified: resource.meta?.lastUpdated ? new Date(resource.meta.lastUpdated).toUTCString() : undefined,
-    location: withLocation ? `${context.baseUrl}/${resource.resourceType}/${resource.id}/_history/${versionId}` : undefined,
+    location: withLocation
+      ? `${context.baseUrl}/${resource.resourceType}/${resource.id}/_history/${versionId}`
+      : undefined,
   };
 }

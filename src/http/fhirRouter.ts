@@ -7,7 +7,11 @@ import { capabilityStatement } from './capabilityStatement.ts';
 import type { FhirContext, FhirRequest, FhirResponse } from './fhirExchange.ts';
 import * as fhir from './interactions.ts';
 
-export async function routeRequest(ops: StoreOperations | ResourceStore, ctx: FhirContext, req: FhirRequest): Promise<FhirResponse> {
+export async function routeRequest(
+  ops: StoreOperations | ResourceStore,
+  ctx: FhirContext,
+  req: FhirRequest,
+): Promise<FhirResponse> {
   const segments = req.path === '' ? [] : req.path.split('/');
   const { method } = req;
   const read = method === 'GET' || method === 'HEAD';
@@ -18,9 +22,12 @@ export async function routeRequest(ops: StoreOperations | ResourceStore, ctx: Fh
     return notAllowed(req);
   }
   const [first, second, third, fourth] = segments as [string, string?, string?, string?];
-  if (segments.length === 1 && first === 'metadata' && read) return { status: 200, resource: capabilityStatement() };
-  if (segments.length === 1 && first === '_history' && read) return fhir.history(ops, ctx, '_history', req, {});
-  if (segments.length === 1 && first === '_search' && method === 'POST') return fhir.search(ops, ctx, systemSearchTypes(req), '', req);
+  if (segments.length === 1 && first === 'metadata' && read)
+    return { status: 200, resource: capabilityStatement() };
+  if (segments.length === 1 && first === '_history' && read)
+    return fhir.history(ops, ctx, '_history', req, {});
+  if (segments.length === 1 && first === '_search' && method === 'POST')
+    return fhir.search(ops, ctx, systemSearchTypes(req), '', req);
 
   fhir.checkResourceType(first);
   const type = first;
@@ -31,8 +38,10 @@ export async function routeRequest(ops: StoreOperations | ResourceStore, ctx: Fh
     if (method === 'DELETE') return fhir.conditionalDelete(ops, type, req);
     return notAllowed(req);
   }
-  if (second === '_search' && segments.length === 2 && method === 'POST') return fhir.search(ops, ctx, [type], type, req);
-  if (second === '_history' && segments.length === 2 && read) return fhir.history(ops, ctx, `${type}/_history`, req, { resourceType: type });
+  if (second === '_search' && segments.length === 2 && method === 'POST')
+    return fhir.search(ops, ctx, [type], type, req);
+  if (second === '_history' && segments.length === 2 && read)
+    return fhir.history(ops, ctx, `${type}/_history`, req, { resourceType: type });
 
   const id = second!;
   fhir.checkId(id);
@@ -43,13 +52,18 @@ export async function routeRequest(ops: StoreOperations | ResourceStore, ctx: Fh
     return notAllowed(req);
   }
   if (third === '_history' && read) {
-    if (segments.length === 3) return fhir.history(ops, ctx, `${type}/${id}/_history`, req, { resourceType: type, id });
+    if (segments.length === 3)
+      return fhir.history(ops, ctx, `${type}/${id}/_history`, req, { resourceType: type, id });
     if (segments.length === 4) return fhir.vread(ops, ctx, type, id, fourth!);
   }
   if (type === 'Patient' && third === '$everything' && segments.length === 3 && (read || method === 'POST')) {
     return fhir.patientEverything(ops, ctx, id);
   }
-  throw new FhirError(404, `There is no FHIR interaction at ${method} ${req.path.slice(0, 200)}.`, 'not-supported');
+  throw new FhirError(
+    404,
+    `There is no FHIR interaction at ${method} ${req.path.slice(0, 200)}.`,
+    'not-supported',
+  );
 }
 
 function systemSearchTypes(req: FhirRequest): string[] {
@@ -60,6 +74,9 @@ function systemSearchTypes(req: FhirRequest): string[] {
 }
 
 function notAllowed(req: FhirRequest): never {
-  throw new FhirError(405, `${req.method} is not allowed on ${req.path === '' ? 'the FHIR base' : req.path.slice(0, 200)}.`, 'not-supported');
+  throw new FhirError(
+    405,
+    `${req.method} is not allowed on ${req.path === '' ? 'the FHIR base' : req.path.slice(0, 200)}.`,
+    'not-supported',
+  );
 }
-

@@ -9,7 +9,13 @@ import type { Resource } from '../fhir/types.ts';
 import { isKnownResourceType, validateResource } from '../fhir/validation/index.ts';
 import { findByCondition, type StoreOperations } from '../store/index.ts';
 import { historyBundle, searchBundle } from './bundles.ts';
-import { resourceResponse, versionFromEtag, type FhirContext, type FhirRequest, type FhirResponse } from './fhirExchange.ts';
+import {
+  resourceResponse,
+  versionFromEtag,
+  type FhirContext,
+  type FhirRequest,
+  type FhirResponse,
+} from './fhirExchange.ts';
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 const MAX_HISTORY_PAGE = 1000;
@@ -43,18 +49,34 @@ export function checkBody(body: unknown, expectedType: string): Resource {
   return resource;
 }
 
-export async function create(ops: StoreOperations, ctx: FhirContext, type: string, req: FhirRequest): Promise<FhirResponse> {
+export async function create(
+  ops: StoreOperations,
+  ctx: FhirContext,
+  type: string,
+  req: FhirRequest,
+): Promise<FhirResponse> {
   const resource = checkBody(req.body, type);
   if (req.ifNoneExist) {
     const existing = await findByCondition(ops, type, req.ifNoneExist, 2);
-    if (existing.length > 1) throw new FhirError(412, `If-None-Exist matched ${existing.length} ${type} resources.`, 'multiple-matches');
+    if (existing.length > 1)
+      throw new FhirError(
+        412,
+        `If-None-Exist matched ${existing.length} ${type} resources.`,
+        'multiple-matches',
+      );
     if (existing.length === 1) return resourceResponse(200, existing[0]!, ctx, true);
   }
   const { resource: stored } = await ops.create(resource);
   return resourceResponse(201, stored, ctx, true);
 }
 
-export async function read(ops: StoreOperations, ctx: FhirContext, type: string, id: string, req: FhirRequest): Promise<FhirResponse> {
+export async function read(
+  ops: StoreOperations,
+  ctx: FhirContext,
+  type: string,
+  id: string,
+  req: FhirRequest,
+): Promise<FhirResponse> {
   const resource = await ops.read(type, id);
   if (req.ifNoneMatch && resource.meta?.versionId === versionFromEtag(req.ifNoneMatch)) {
     return { status: 304 };
@@ -62,26 +84,53 @@ export async function read(ops: StoreOperations, ctx: FhirContext, type: string,
   return resourceResponse(200, resource, ctx);
 }
 
-export async function vread(ops: StoreOperations, ctx: FhirContext, type: string, id: string, versionId: string): Promise<FhirResponse> {
+export async function vread(
+  ops: StoreOperations,
+  ctx: FhirContext,
+  type: string,
+  id: string,
+  versionId: string,
+): Promise<FhirResponse> {
   return resourceResponse(200, await ops.vread(type, id, versionId), ctx);
 }
 
-export async function update(ops: StoreOperations, ctx: FhirContext, type: string, id: string, req: FhirRequest): Promise<FhirResponse> {
+export async function update(
+  ops: StoreOperations,
+  ctx: FhirContext,
+  type: string,
+  id: string,
+  req: FhirRequest,
+): Promise<FhirResponse> {
   const resource = checkBody(req.body, type);
-  if (resource.id === undefined) throw badRequest('An update must carry the resource id in its body.', 'required');
-  if (resource.id !== id) throw badRequest(`The body's id "${String(resource.id).slice(0, 64)}" does not match the URL's id "${id}".`);
+  if (resource.id === undefined)
+    throw badRequest('An update must carry the resource id in its body.', 'required');
+  if (resource.id !== id)
+    throw badRequest(
+      `The body's id "${String(resource.id).slice(0, 64)}" does not match the URL's id "${id}".`,
+    );
   const ifMatchVersion = req.ifMatch ? versionFromEtag(req.ifMatch) : undefined;
   const { resource: stored, created } = await ops.update(resource, { ifMatchVersion });
   return resourceResponse(created ? 201 : 200, stored, ctx, true);
 }
 
-export async function conditionalUpdate(ops: StoreOperations, ctx: FhirContext, type: string, req: FhirRequest): Promise<FhirResponse> {
+export async function conditionalUpdate(
+  ops: StoreOperations,
+  ctx: FhirContext,
+  type: string,
+  req: FhirRequest,
+): Promise<FhirResponse> {
   const resource = checkBody(req.body, type);
   const matches = await findByCondition(ops, type, req.query, 2);
-  if (matches.length > 1) throw new FhirError(412, `The conditional update matched ${matches.length} ${type} resources.`, 'multiple-matches');
+  if (matches.length > 1)
+    throw new FhirError(
+      412,
+      `The conditional update matched ${matches.length} ${type} resources.`,
+      'multiple-matches',
+    );
   if (matches.length === 1) {
     const id = matches[0]!.id!;
-    if (resource.id !== undefined && resource.id !== id) throw badRequest(`The body's id does not match the resource the condition found (${type}/${id}).`);
+    if (resource.id !== undefined && resource.id !== id)
+      throw badRequest(`The body's id does not match the resource the condition found (${type}/${id}).`);
     return update(ops, ctx, type, id, { ...req, body: { ...resource, id } });
   }
   if (resource.id !== undefined) return update(ops, ctx, type, resource.id, req);
@@ -89,22 +138,41 @@ export async function conditionalUpdate(ops: StoreOperations, ctx: FhirContext, 
   return resourceResponse(201, stored, ctx, true);
 }
 
-export async function remove(ops: StoreOperations, type: string, id: string, req: FhirRequest): Promise<FhirResponse> {
+export async function remove(
+  ops: StoreOperations,
+  type: string,
+  id: string,
+  req: FhirRequest,
+): Promise<FhirResponse> {
   const ifMatchVersion = req.ifMatch ? versionFromEtag(req.ifMatch) : undefined;
   const result = await ops.delete(type, id, { ifMatchVersion });
   return deletedResponse(type, id, result.deleted, result.versionId);
 }
 
-export async function conditionalDelete(ops: StoreOperations, type: string, req: FhirRequest): Promise<FhirResponse> {
-  if (req.query.length === 0) throw badRequest(`A conditional delete needs search criteria; to delete one resource use DELETE ${type}/[id].`);
+export async function conditionalDelete(
+  ops: StoreOperations,
+  type: string,
+  req: FhirRequest,
+): Promise<FhirResponse> {
+  if (req.query.length === 0)
+    throw badRequest(
+      `A conditional delete needs search criteria; to delete one resource use DELETE ${type}/[id].`,
+    );
   const matches = await findByCondition(ops, type, req.query, 2);
-  if (matches.length > 1) throw new FhirError(412, `The conditional delete matched ${matches.length} ${type} resources; it deletes one at most.`, 'multiple-matches');
+  if (matches.length > 1)
+    throw new FhirError(
+      412,
+      `The conditional delete matched ${matches.length} ${type} resources; it deletes one at most.`,
+      'multiple-matches',
+    );
   if (matches.length === 0) return deletedResponse(type, '', false);
   return remove(ops, type, matches[0]!.id!, { ...req, ifMatch: undefined });
 }
 
 function deletedResponse(type: string, id: string, deleted: boolean, versionId?: string): FhirResponse {
-  const diagnostics = deleted ? `Deleted ${type}/${id}.` : `Nothing to delete: no current ${type}${id ? '/' + id : ''} matched.`;
+  const diagnostics = deleted
+    ? `Deleted ${type}/${id}.`
+    : `Nothing to delete: no current ${type}${id ? '/' + id : ''} matched.`;
   return {
     status: 200,
     resource: operationOutcome([{ severity: 'information', code: 'informational', diagnostics }]),
@@ -112,7 +180,13 @@ function deletedResponse(type: string, id: string, deleted: boolean, versionId?:
   };
 }
 
-export async function search(ops: StoreOperations, ctx: FhirContext, types: string[], path: string, req: FhirRequest): Promise<FhirResponse> {
+export async function search(
+  ops: StoreOperations,
+  ctx: FhirContext,
+  types: string[],
+  path: string,
+  req: FhirRequest,
+): Promise<FhirResponse> {
   const { request, ignored } = parseSearch(types, req.query, { strict: req.strict });
   const result = await ops.search(request);
   return { status: 200, resource: searchBundle(ctx, path, req.query, request, result, ignored) };
@@ -131,7 +205,8 @@ export async function history(
   for (const [name, value] of req.query) {
     if (name === '_since') {
       since = Date.parse(value);
-      if (Number.isNaN(since) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) throw badRequest(`_since must be an instant such as 2021-03-04T10:00:00Z, not "${value}".`);
+      if (Number.isNaN(since) || !/^\d{4}-\d{2}-\d{2}T/.test(value))
+        throw badRequest(`_since must be an instant such as 2021-03-04T10:00:00Z, not "${value}".`);
     } else if (name === '_count') {
       if (!/^\d+$/.test(value)) throw badRequest(`_count must be a whole number, not "${value}".`);
       count = Math.min(Number(value), MAX_HISTORY_PAGE);
@@ -142,15 +217,21 @@ export async function history(
       throw badRequest(`History does not support the parameter ${name}.`, 'not-supported');
     }
   }
-  if (scope.id) await ops.history({ ...scope, count: 1, offset: 0 }).then((page) => {
-    if (page.total === 0) throw new FhirError(404, `${scope.resourceType}/${scope.id} is not known.`, 'not-found');
-  });
+  if (scope.id)
+    await ops.history({ ...scope, count: 1, offset: 0 }).then((page) => {
+      if (page.total === 0)
+        throw new FhirError(404, `${scope.resourceType}/${scope.id} is not known.`, 'not-found');
+    });
   const page = await ops.history({ ...scope, since, count, offset });
   return { status: 200, resource: historyBundle(ctx, path, req.query, page, count, offset) };
 }
 
 /** Patient/[id]/$everything: the patient and every resource in the patient's compartment. */
-export async function patientEverything(ops: StoreOperations, ctx: FhirContext, id: string): Promise<FhirResponse> {
+export async function patientEverything(
+  ops: StoreOperations,
+  ctx: FhirContext,
+  id: string,
+): Promise<FhirResponse> {
   const patient = await ops.read('Patient', id);
   const resources: Resource[] = [patient];
   const seen = new Set([`Patient/${id}`]);
@@ -180,7 +261,11 @@ export async function patientEverything(ops: StoreOperations, ctx: FhirContext, 
       resourceType: 'Bundle',
       type: 'searchset',
       total: resources.length,
-      entry: resources.map((r) => ({ fullUrl: `${ctx.baseUrl}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } })),
+      entry: resources.map((r) => ({
+        fullUrl: `${ctx.baseUrl}/${r.resourceType}/${r.id}`,
+        resource: r,
+        search: { mode: 'match' },
+      })),
     },
   };
 }

@@ -5,12 +5,16 @@ import { badRequest } from '../fhir/outcome.ts';
 export const MAX_JSON_DEPTH = 100;
 
 export function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') throw badRequest('The request body is empty; send a FHIR resource as JSON.', 'structure');
+  if (text.trim() === '')
+    throw badRequest('The request body is empty; send a FHIR resource as JSON.', 'structure');
   checkDepth(text);
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw badRequest(`The request body is not valid JSON: ${(error as Error).message.slice(0, 200)}`, 'structure');
+    throw badRequest(
+      `The request body is not valid JSON: ${(error as Error).message.slice(0, 200)}`,
+      'structure',
+    );
   }
 }
 
@@ -25,7 +29,8 @@ function checkDepth(text: string): void {
       else if (c === 34 /* " */) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > MAX_JSON_DEPTH) throw badRequest(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'structure');
+      if (++depth > MAX_JSON_DEPTH)
+        throw badRequest(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'structure');
     } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
   }
 }

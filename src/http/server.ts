@@ -24,19 +24,22 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    maxParamLength: 2000,
-    // Bodies are parsed by us (see jsonBody.ts); query strings keep repeated parameters in order.
-    querystringParser: (text) => ({ __raw: text }),
+    // Query strings are read from the URL in the handler, keeping repeated parameters in order.
+    routerOptions: { maxParamLength: 2000, querystringParser: () => ({}) },
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json+fhir'], { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    ['application/fhir+json', 'application/json', 'application/json+fhir'],
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      try {
+        done(null, parseJsonBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, { __form: body as string });
   });
@@ -51,7 +54,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     const query = [...url.searchParams];
     const format = query.find(([name]) => name === '_format')?.[1];
     if (format !== undefined && !JSON_FORMATS.has(format)) {
-      throw new FhirError(406, `_format=${format.slice(0, 50)} is not supported; this server speaks application/fhir+json.`, 'not-supported');
+      throw new FhirError(
+        406,
+        `_format=${format.slice(0, 50)} is not supported; this server speaks application/fhir+json.`,
+        'not-supported',
+      );
     }
     let body = request.body;
     if (body && typeof body === 'object' && '__form' in body) {
@@ -76,7 +83,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/fhir/*', handler: handle });
 
   app.setNotFoundHandler((request, reply) => {
-    sendOutcome(reply, 404, 'not-found', `Nothing is served at ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; the FHIR API is at /fhir.`);
+    sendOutcome(
+      reply,
+      404,
+      'not-found',
+      `Nothing is served at ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; the FHIR API is at /fhir.`,
+    );
   });
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof FhirError) {
@@ -85,12 +97,22 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
-      sendOutcome(reply, status, status === 413 ? 'too-long' : 'invalid', plainMessage(error as Error, status));
+      sendOutcome(
+        reply,
+        status,
+        status === 413 ? 'too-long' : 'invalid',
+        plainMessage(error as Error, status),
+      );
       return;
     }
     // Not the user's fault: log for the operator (no request data), answer without internals.
     console.error(`internal error: ${(error as Error).stack ?? String(error)}`);
-    sendOutcome(reply, 500, 'exception', 'The server could not complete this request; the error has been logged.');
+    sendOutcome(
+      reply,
+      500,
+      'exception',
+      'The server could not complete this request; the error has been logged.',
+    );
   });
   return app;
 }
@@ -108,26 +130,44 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function send(reply: FastifyReply, response: FhirResponse, request: FastifyRequest, query: [string, string][]) {
+function send(
+  reply: FastifyReply,
+  response: FhirResponse,
+  request: FastifyRequest,
+  query: [string, string][],
+) {
   reply.code(response.status);
   if (response.location) reply.header('Location', response.location);
   if (response.etag) reply.header('ETag', response.etag);
   if (response.lastModified) reply.header('Last-Modified', response.lastModified);
   if (response.resource === undefined) return reply.send();
-  const prefer = /return=(minimal|representation|OperationOutcome)/.exec(header(request, 'prefer') ?? '')?.[1];
+  const prefer = /return=(minimal|representation|OperationOutcome)/.exec(
+    header(request, 'prefer') ?? '',
+  )?.[1];
   const isWrite = request.method === 'POST' || request.method === 'PUT' || request.method === 'PATCH';
   if (isWrite && prefer === 'minimal' && response.resource.resourceType !== 'Bundle') return reply.send();
   if (isWrite && prefer === 'OperationOutcome' && response.resource.resourceType !== 'OperationOutcome') {
-    return reply.type(FHIR_JSON).send(
-      operationOutcome([{ severity: 'information', code: 'informational', diagnostics: `${response.resource.resourceType}/${(response.resource as Resource).id ?? ''} stored.` }]),
-    );
+    return reply
+      .type(FHIR_JSON)
+      .send(
+        operationOutcome([
+          {
+            severity: 'information',
+            code: 'informational',
+            diagnostics: `${response.resource.resourceType}/${(response.resource as Resource).id ?? ''} stored.`,
+          },
+        ]),
+      );
   }
   const pretty = query.some(([name, value]) => name === '_pretty' && value === 'true');
   return reply.type(FHIR_JSON).send(JSON.stringify(response.resource, null, pretty ? 2 : undefined));
 }
 
 function sendOutcome(reply: FastifyReply, status: number, code: IssueCode, diagnostics: string) {
-  reply.code(status).type(FHIR_JSON).send(operationOutcome([{ severity: 'error', code, diagnostics }]));
+  reply
+    .code(status)
+    .type(FHIR_JSON)
+    .send(operationOutcome([{ severity: 'error', code, diagnostics }]));
 }
 
 /** Fastify's own 4xx errors, reworded for a person. */

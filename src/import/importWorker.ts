@@ -17,6 +17,9 @@ parentPort!.on('message', (task: WorkerTask) => {
     const prepared = task.format === 'ndjson' ? prepareNdjson(name, text) : prepareJsonFile(name, text);
     parentPort!.postMessage({ seq: task.seq, prepared });
   } catch (error) {
-    parentPort!.postMessage({ seq: task.seq, prepared: { units: [], rejected: [{ source: task.file, reason: (error as Error).message }] } });
+    parentPort!.postMessage({
+      seq: task.seq,
+      prepared: { units: [], rejected: [{ source: task.file, reason: (error as Error).message }] },
+    });
   }
 });

@@ -34,7 +34,11 @@ export interface ImportOptions {
 /** Units are grouped into store transactions of about this many writes (NDJSON lines, batch entries). */
 const WRITES_PER_TRANSACTION = 2000;
 
-export async function importPaths(store: ResourceStore, paths: string[], options: ImportOptions = {}): Promise<ImportReport> {
+export async function importPaths(
+  store: ResourceStore,
+  paths: string[],
+  options: ImportOptions = {},
+): Promise<ImportReport> {
   const started = performance.now();
   const { sources, problems } = findSources(paths);
   const report: ImportReport = {
@@ -71,7 +75,12 @@ export async function importPaths(store: ResourceStore, paths: string[], options
   return report;
 }
 
-async function writeUnits(store: ResourceStore, units: ImportUnit[], resolver: ConditionalReferenceResolver, report: ImportReport): Promise<number> {
+async function writeUnits(
+  store: ResourceStore,
+  units: ImportUnit[],
+  resolver: ConditionalReferenceResolver,
+  report: ImportReport,
+): Promise<number> {
   let written = 0;
   let group: ImportUnit[] = [];
   const flush = async () => {
@@ -87,7 +96,8 @@ async function writeUnits(store: ResourceStore, units: ImportUnit[], resolver: C
       await flush();
       continue;
     }
-    if (group.reduce((n, u) => n + u.writes.length, 0) + unit.writes.length > WRITES_PER_TRANSACTION) await flush();
+    if (group.reduce((n, u) => n + u.writes.length, 0) + unit.writes.length > WRITES_PER_TRANSACTION)
+      await flush();
     group.push(unit);
   }
   await flush();
@@ -98,7 +108,9 @@ async function writeUnits(store: ResourceStore, units: ImportUnit[], resolver: C
 async function writeGroup(store: ResourceStore, group: ImportUnit[], report: ImportReport): Promise<number> {
   const toBatch = (unit: ImportUnit): BatchWrite[] =>
     unit.writes.map((w) =>
-      w.kind === 'delete' ? { kind: 'delete', resourceType: w.resourceType, id: w.id } : { kind: 'put', resource: w.resource!, index: w.index },
+      w.kind === 'delete'
+        ? { kind: 'delete', resourceType: w.resourceType, id: w.id }
+        : { kind: 'put', resource: w.resource!, index: w.index },
     );
   try {
     const outcomes = await store.writeBatch(group.flatMap(toBatch));
@@ -119,7 +131,12 @@ function tally(report: ImportReport, group: ImportUnit[], outcomes: string[]): v
   let i = 0;
   for (const unit of group) {
     for (const write of unit.writes) {
-      const counts = (report.byType[write.resourceType] ??= { created: 0, updated: 0, unchanged: 0, deleted: 0 });
+      const counts = (report.byType[write.resourceType] ??= {
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        deleted: 0,
+      });
       counts[outcomes[i++] as keyof typeof counts]++;
     }
   }

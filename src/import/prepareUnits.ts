@@ -51,7 +51,8 @@ export function prepareJsonFile(name: string, text: string): PreparedFile {
   } catch (error) {
     return { units: [], rejected: [{ source: name, reason: `not valid JSON: ${(error as Error).message}` }] };
   }
-  if (!isResource(json)) return { units: [], rejected: [{ source: name, reason: 'not a FHIR resource (no resourceType)' }] };
+  if (!isResource(json))
+    return { units: [], rejected: [{ source: name, reason: 'not a FHIR resource (no resourceType)' }] };
   if (json.resourceType !== 'Bundle') return collect([prepareResource(`${name}`, json)]);
   const type = json.type;
   if (type === 'transaction') return prepareTransaction(name, json);
@@ -72,7 +73,11 @@ export function prepareNdjson(name: string, text: string): PreparedFile {
     const source = `${name} line ${i + 1}`;
     try {
       const json = JSON.parse(line);
-      results.push(isResource(json) ? prepareResource(source, json) : { source, reason: 'not a FHIR resource (no resourceType)' });
+      results.push(
+        isResource(json)
+          ? prepareResource(source, json)
+          : { source, reason: 'not a FHIR resource (no resourceType)' },
+      );
     } catch (error) {
       results.push({ source, reason: `not valid JSON: ${(error as Error).message}` });
     }
@@ -99,7 +104,10 @@ function prepareTransaction(name: string, bundle: Resource): PreparedFile {
     }
     if (!isResource(resource)) return { i, error: 'entry has no resource' };
     if (method === 'GET' || method === 'HEAD') return { i, skip: true };
-    const id = method === 'POST' ? assignedId(resource, entry.fullUrl) : resource.id ?? assignedId(resource, entry.fullUrl);
+    const id =
+      method === 'POST'
+        ? assignedId(resource, entry.fullUrl)
+        : (resource.id ?? assignedId(resource, entry.fullUrl));
     if (entry.fullUrl) references.set(entry.fullUrl, `${resource.resourceType}/${id}`);
     return { i, method, type: resource.resourceType, id, resource };
   });
@@ -113,16 +121,28 @@ function prepareTransaction(name: string, bundle: Resource): PreparedFile {
       if (p.type && p.id) writes.push({ kind: 'delete', resourceType: p.type, id: p.id });
       else problems.push(`entry ${p.i}: DELETE needs a url of the form Type/id`);
     } else {
-      const resource = { ...(rewriteReferences(p.resource!, references, conditional) as Resource), id: p.id! };
+      const resource = {
+        ...(rewriteReferences(p.resource!, references, conditional) as Resource),
+        id: p.id!,
+      };
       const error = validationError(resource);
       if (error) problems.push(`entry ${p.i} (${p.type}): ${error}`);
       else writes.push({ kind: 'put', resourceType: p.type!, id: p.id!, resource });
     }
   }
   if (problems.length > 0) {
-    return { units: [], rejected: [{ source: name, reason: `transaction not imported, nothing of it was written: ${problems.slice(0, 5).join('; ')}` }] };
+    return {
+      units: [],
+      rejected: [
+        {
+          source: name,
+          reason: `transaction not imported, nothing of it was written: ${problems.slice(0, 5).join('; ')}`,
+        },
+      ],
+    };
   }
-  if (conditional.length === 0) for (const w of writes) if (w.resource) w.index = extractIndexEntries(w.resource);
+  if (conditional.length === 0)
+    for (const w of writes) if (w.resource) w.index = extractIndexEntries(w.resource);
   return { units: [{ source: name, writes, conditionalReferences: conditional }], rejected: [] };
 }
 
@@ -133,14 +153,18 @@ function prepareEntryAlone(source: string, entry: BundleEntry): ImportUnit | Rej
     return { source, writes: [{ kind: 'delete', resourceType: type, id }], conditionalReferences: [] };
   }
   if (!isResource(entry.resource)) return { source, reason: 'entry has no resource' };
-  const resource = entry.request?.method === 'POST' ? { ...entry.resource, id: assignedId(entry.resource, entry.fullUrl) } : entry.resource;
+  const resource =
+    entry.request?.method === 'POST'
+      ? { ...entry.resource, id: assignedId(entry.resource, entry.fullUrl) }
+      : entry.resource;
   return prepareResource(source, resource, entry.fullUrl);
 }
 
 function prepareResource(source: string, input: Resource, fullUrl?: string): ImportUnit | Rejection {
   const conditional: string[] = [];
   const resource = rewriteReferences(input, new Map(), conditional) as Resource;
-  if (resource.id === undefined || !ID_PATTERN.test(String(resource.id))) resource.id = assignedId(resource, fullUrl);
+  if (resource.id === undefined || !ID_PATTERN.test(String(resource.id)))
+    resource.id = assignedId(resource, fullUrl);
   const error = validationError(resource);
   if (error) return { source, reason: error };
   return {
@@ -205,7 +229,12 @@ function validationError(resource: Resource): string | undefined {
 }
 
 function isResource(value: unknown): value is Resource {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Resource).resourceType === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as Resource).resourceType === 'string'
+  );
 }
 
 function collect(results: (ImportUnit | Rejection)[]): PreparedFile {

@@ -11,9 +11,13 @@ export async function findByCondition(
   condition: string | [string, string][],
   limit: number,
 ): Promise<Resource[]> {
-  const query = typeof condition === 'string' ? [...new URLSearchParams(condition.replace(/^[A-Za-z]*\?/, ''))] : condition;
+  const query =
+    typeof condition === 'string'
+      ? [...new URLSearchParams(condition.replace(/^[A-Za-z]*\?/, ''))]
+      : condition;
   const criteria = query.filter(([name]) => !['_format', '_pretty'].includes(name));
-  if (criteria.length === 0) throw badRequest(`The condition "${String(condition).slice(0, 200)}" has no search criteria.`);
+  if (criteria.length === 0)
+    throw badRequest(`The condition "${String(condition).slice(0, 200)}" has no search criteria.`);
   const { request } = parseSearch([type], criteria, { strict: true });
   const { resources } = await ops.search({ ...request, count: limit, offset: 0, total: 'none' });
   return resources;

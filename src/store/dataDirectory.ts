@@ -26,15 +26,25 @@ export function isDataDirectory(dataDir: string): boolean {
 export function createDataDirectory(dataDir: string, timeZone: string): StoreSettings {
   if (isDataDirectory(dataDir)) throw new StoreError(`${resolve(dataDir)} already holds a ChartVault store.`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const settings: StoreSettings = { format: 1, storeId: randomUUID(), createdAt: new Date().toISOString(), timeZone };
-  writeFileSync(join(dataDir, SETTINGS_FILE), JSON.stringify(settings, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  const settings: StoreSettings = {
+    format: 1,
+    storeId: randomUUID(),
+    createdAt: new Date().toISOString(),
+    timeZone,
+  };
+  writeFileSync(join(dataDir, SETTINGS_FILE), JSON.stringify(settings, null, 2) + '\n', {
+    mode: 0o600,
+    flag: 'wx',
+  });
   return settings;
 }
 
 export function readSettings(dataDir: string): StoreSettings {
   const file = join(resolve(dataDir), SETTINGS_FILE);
   if (!existsSync(file)) {
-    throw new StoreError(`${resolve(dataDir)} is not a ChartVault data directory (no ${SETTINGS_FILE}); run: chartvault init --data ${dataDir}`);
+    throw new StoreError(
+      `${resolve(dataDir)} is not a ChartVault data directory (no ${SETTINGS_FILE}); run: chartvault init --data ${dataDir}`,
+    );
   }
   let settings: StoreSettings;
   try {

@@ -1,6 +1,12 @@
 /** The store's public face: open or create a data directory and get a ResourceStore. */
 import { createDataKey, defaultKeyDir, loadDataKey } from './keyStore.ts';
-import { createDataDirectory, databasePath, machineTimeZone, readSettings, type StoreSettings } from './dataDirectory.ts';
+import {
+  createDataDirectory,
+  databasePath,
+  machineTimeZone,
+  readSettings,
+  type StoreSettings,
+} from './dataDirectory.ts';
 import { SqliteStore } from './sqlite/sqliteStore.ts';
 
 export type * from './types.ts';
@@ -17,7 +23,11 @@ export interface OpenedStore {
 }
 
 /** `chartvault init`: a new data directory, a new key in the key folder, and an empty database. */
-export function initStore(dataDir: string, keyDir = defaultKeyDir(), timeZone = machineTimeZone()): OpenedStore & { keyFile: string } {
+export function initStore(
+  dataDir: string,
+  keyDir = defaultKeyDir(),
+  timeZone = machineTimeZone(),
+): OpenedStore & { keyFile: string } {
   const settings = createDataDirectory(dataDir, timeZone);
   const { key, file } = createDataKey(keyDir, settings.storeId);
   const store = SqliteStore.open(databasePath(dataDir), key, { create: true });

@@ -26,7 +26,8 @@ export function createDataKey(keyDir: string, storeId: string): { key: Buffer; f
   mkdirSync(keyDir, { recursive: true, mode: 0o700 });
   chmodSync(keyDir, 0o700);
   const file = keyFilePath(keyDir, storeId);
-  if (existsSync(file)) throw new StoreError(`A key for store ${storeId} already exists at ${file}; not overwriting it.`);
+  if (existsSync(file))
+    throw new StoreError(`A key for store ${storeId} already exists at ${file}; not overwriting it.`);
   const key = randomBytes(32);
   writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   return { key, file };
@@ -50,7 +51,9 @@ export function loadDataKey(keyDir: string, storeId: string): { key: Buffer; sou
 
 function parseKey(text: string, where: string): Buffer {
   if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-    throw new StoreError(`The data key in ${where} is not 64 hexadecimal characters; restore the key file from your recovery kit.`);
+    throw new StoreError(
+      `The data key in ${where} is not 64 hexadecimal characters; restore the key file from your recovery kit.`,
+    );
   }
   return Buffer.from(text, 'hex');
 }

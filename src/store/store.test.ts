@@ -9,7 +9,9 @@ import { openStore, StoreError } from './index.ts';
 const UNUSUAL_NAME = 'Quetzalcoatlus-Vanderwhistle-Oyelaran';
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => statSync(f).isFile());
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).isFile());
 }
 
 test('patient data is nowhere in the data directory in plaintext (database, WAL, journal, temp files)', async () => {
@@ -17,16 +19,26 @@ test('patient data is nowhere in the data directory in plaintext (database, WAL,
   try {
     const { store } = temp;
     for (let i = 0; i < 50; i++) {
-      await store.create({ resourceType: 'Patient', name: [{ family: UNUSUAL_NAME, given: [`Given${i}`] }], birthDate: '1970-01-01' });
+      await store.create({
+        resourceType: 'Patient',
+        name: [{ family: UNUSUAL_NAME, given: [`Given${i}`] }],
+        birthDate: '1970-01-01',
+      });
     }
     const { resource } = await store.create({ resourceType: 'Patient', name: [{ family: UNUSUAL_NAME }] });
     await store.update({ ...resource, name: [{ family: UNUSUAL_NAME, given: ['Updated'] }] });
     // While open: the WAL holds the recent writes.
     const whileOpen = filesUnder(temp.dataDir);
-    assert.ok(whileOpen.some((f) => f.endsWith('-wal')), 'the WAL file exists while the store is open');
+    assert.ok(
+      whileOpen.some((f) => f.endsWith('-wal')),
+      'the WAL file exists while the store is open',
+    );
     for (const file of whileOpen) {
       assert.ok(!readFileSync(file).includes(UNUSUAL_NAME), `${file} must not contain the patient's name`);
-      assert.ok(!readFileSync(file).includes(Buffer.from(UNUSUAL_NAME, 'utf16le')), `${file} must not contain it as UTF-16`);
+      assert.ok(
+        !readFileSync(file).includes(Buffer.from(UNUSUAL_NAME, 'utf16le')),
+        `${file} must not contain it as UTF-16`,
+      );
     }
     // grep agrees, as an operator would check.
     let grepOutput = '';
@@ -62,16 +74,28 @@ test('a wrong key, a missing key and a key readable by others are refused with c
     assert.equal(statSync(temp.keyDir).mode & 0o777, 0o700);
 
     process.env.CHARTVAULT_DATA_KEY = 'ab'.repeat(32);
-    assert.throws(() => openStore(temp.dataDir, temp.keyDir), (e: Error) => e instanceof StoreError && /wrong key/.test(e.message));
+    assert.throws(
+      () => openStore(temp.dataDir, temp.keyDir),
+      (e: Error) => e instanceof StoreError && /wrong key/.test(e.message),
+    );
     delete process.env.CHARTVAULT_DATA_KEY;
 
-    assert.throws(() => openStore(temp.dataDir, join(temp.root, 'elsewhere')), (e: Error) => e instanceof StoreError && /No data key/.test(e.message));
+    assert.throws(
+      () => openStore(temp.dataDir, join(temp.root, 'elsewhere')),
+      (e: Error) => e instanceof StoreError && /No data key/.test(e.message),
+    );
 
     chmodSync(keyPath, 0o644);
-    assert.throws(() => openStore(temp.dataDir, temp.keyDir), (e: Error) => e instanceof StoreError && /chmod 600/.test(e.message));
+    assert.throws(
+      () => openStore(temp.dataDir, temp.keyDir),
+      (e: Error) => e instanceof StoreError && /chmod 600/.test(e.message),
+    );
     chmodSync(keyPath, 0o600);
     chmodSync(temp.keyDir, 0o755);
-    assert.throws(() => openStore(temp.dataDir, temp.keyDir), (e: Error) => e instanceof StoreError && /chmod 700/.test(e.message));
+    assert.throws(
+      () => openStore(temp.dataDir, temp.keyDir),
+      (e: Error) => e instanceof StoreError && /chmod 700/.test(e.message),
+    );
     chmodSync(temp.keyDir, 0o700);
 
     const { store } = openStore(temp.dataDir, temp.keyDir);
@@ -87,22 +111,46 @@ test('every version is kept; delete writes a tombstone; optimistic locking refus
   const temp = createTempStore();
   try {
     const { store } = temp;
-    const { resource: v1 } = await store.create({ resourceType: 'Observation', status: 'preliminary', code: { text: 'x' } });
+    const { resource: v1 } = await store.create({
+      resourceType: 'Observation',
+      status: 'preliminary',
+      code: { text: 'x' },
+    });
     assert.equal(v1.meta?.versionId, '1');
     const { resource: v2, created } = await store.update({ ...v1, status: 'final' }, { ifMatchVersion: '1' });
     assert.equal(created, false);
     assert.equal(v2.meta?.versionId, '2');
-    await assert.rejects(store.update({ ...v1, status: 'amended' }, { ifMatchVersion: '1' }), (e: { status: number }) => e.status === 412);
+    await assert.rejects(
+      store.update({ ...v1, status: 'amended' }, { ifMatchVersion: '1' }),
+      (e: { status: number }) => e.status === 412,
+    );
     const deleted = await store.delete('Observation', v1.id!);
     assert.deepEqual(deleted, { deleted: true, versionId: '3' });
     await assert.rejects(store.read('Observation', v1.id!), (e: { status: number }) => e.status === 410);
     assert.equal((await store.vread('Observation', v1.id!, '1')).status, 'preliminary');
     assert.equal((await store.vread('Observation', v1.id!, '2')).status, 'final');
-    await assert.rejects(store.vread('Observation', v1.id!, '3'), (e: { status: number }) => e.status === 410);
+    await assert.rejects(
+      store.vread('Observation', v1.id!, '3'),
+      (e: { status: number }) => e.status === 410,
+    );
     const history = await store.history({ resourceType: 'Observation', id: v1.id!, count: 10, offset: 0 });
-    assert.deepEqual(history.versions.map((v) => [v.versionId, v.method]), [['3', 'delete'], ['2', 'update'], ['1', 'create']]);
+    assert.deepEqual(
+      history.versions.map((v) => [v.versionId, v.method]),
+      [
+        ['3', 'delete'],
+        ['2', 'update'],
+        ['1', 'create'],
+      ],
+    );
     // A deleted resource is not found by search, and comes back with the next update.
-    const search = { types: ['Observation'], criteria: [], sort: [], count: 10, offset: 0, total: 'accurate' as const };
+    const search = {
+      types: ['Observation'],
+      criteria: [],
+      sort: [],
+      count: 10,
+      offset: 0,
+      total: 'accurate' as const,
+    };
     assert.equal((await store.search(search)).total, 0);
     const { resource: v4, created: recreated } = await store.update({ ...v1, status: 'final' });
     assert.equal(recreated, true);
@@ -120,7 +168,14 @@ test('a failed transaction leaves nothing behind, a successful one keeps everyth
     await assert.rejects(
       store.transaction(async (tx) => {
         await tx.create({ resourceType: 'Patient', name: [{ family: 'Rollback' }] });
-        const seen = await tx.search({ types: ['Patient'], criteria: [], sort: [], count: 10, offset: 0, total: 'accurate' });
+        const seen = await tx.search({
+          types: ['Patient'],
+          criteria: [],
+          sort: [],
+          count: 10,
+          offset: 0,
+          total: 'accurate',
+        });
         assert.equal(seen.total, 1, 'the transaction sees its own write');
         throw new Error('boom');
       }),
@@ -144,7 +199,9 @@ test('re-writing identical content through writeBatch adds no version', async ()
     const patient = { resourceType: 'Patient', id: 'same-1', name: [{ family: 'Same' }] };
     assert.deepEqual(await store.writeBatch([{ kind: 'put', resource: patient }]), ['created']);
     assert.deepEqual(await store.writeBatch([{ kind: 'put', resource: patient }]), ['unchanged']);
-    assert.deepEqual(await store.writeBatch([{ kind: 'put', resource: { ...patient, gender: 'female' } }]), ['updated']);
+    assert.deepEqual(await store.writeBatch([{ kind: 'put', resource: { ...patient, gender: 'female' } }]), [
+      'updated',
+    ]);
     assert.equal((await store.read('Patient', 'same-1')).meta?.versionId, '2');
   } finally {
     await temp.cleanup();

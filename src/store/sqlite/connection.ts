@@ -23,7 +23,9 @@ export function openConnection(file: string, key: Buffer, options: { create: boo
   } catch (error) {
     db.close();
     if ((error as { code?: string }).code === 'SQLITE_NOTADB') {
-      throw new StoreError(`The data key does not open ${file}: it is the wrong key for this store, or the file is damaged.`);
+      throw new StoreError(
+        `The data key does not open ${file}: it is the wrong key for this store, or the file is damaged.`,
+      );
     }
     throw error;
   }

@@ -24,7 +24,9 @@ export class IndexWriter {
   ) {
     this.removeRows = INDEX_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE rid = ?`));
     const insert = (table: string, columns: string[]) =>
-      db.prepare(`INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+      db.prepare(
+        `INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+      );
     this.insertString = insert('idx_string', ['rid', 'pid', 'value', 'norm']);
     this.insertToken = insert('idx_token', ['rid', 'pid', 'system', 'code', 'text']);
     this.insertDate = insert('idx_date', ['rid', 'pid', 'start', 'end']);
@@ -48,7 +50,13 @@ export class IndexWriter {
             this.insertString.run(rid, pid, v.value, normalizeForSearch(v.value));
             break;
           case 'token':
-            this.insertToken.run(rid, pid, v.system ?? '', v.code ?? '', v.text ? normalizeForSearch(v.text) : '');
+            this.insertToken.run(
+              rid,
+              pid,
+              v.system ?? '',
+              v.code ?? '',
+              v.text ? normalizeForSearch(v.text) : '',
+            );
             break;
           case 'date':
             this.insertDate.run(rid, pid, v.start, v.end);
@@ -73,5 +81,7 @@ export class IndexWriter {
 
 /** Local references are keyed `Type/id` whatever their written form; others by their full text. */
 export function referenceKey(v: { reference: string; targetType?: string; targetId?: string }): string {
-  return v.targetType && v.targetId && !/^[a-z]+:/i.test(v.reference) ? `${v.targetType}/${v.targetId}` : v.reference;
+  return v.targetType && v.targetId && !/^[a-z]+:/i.test(v.reference)
+    ? `${v.targetType}/${v.targetId}`
+    : v.reference;
 }

@@ -56,7 +56,9 @@ export class ResourceTables {
       insertResource: db.prepare(
         'INSERT INTO resource (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, 0, ?, ?)',
       ),
-      pointResource: db.prepare('UPDATE resource SET version = ?, vid = ?, last_updated = ?, deleted = ? WHERE rid = ?'),
+      pointResource: db.prepare(
+        'UPDATE resource SET version = ?, vid = ?, last_updated = ?, deleted = ? WHERE rid = ?',
+      ),
       insertVersion: db.prepare(
         'INSERT INTO resource_version (rid, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -85,7 +87,9 @@ export class ResourceTables {
     if (!current || current.deleted) return { deleted: false };
     const version = current.version + 1;
     const stamp = this.nextStamp();
-    const vid = Number(this.statements.insertVersion.run(current.rid, version, stamp, 'delete', null).lastInsertRowid);
+    const vid = Number(
+      this.statements.insertVersion.run(current.rid, version, stamp, 'delete', null).lastInsertRowid,
+    );
     this.statements.pointResource.run(version, vid, stamp, 1, current.rid);
     this.indexWriter.remove(current.rid);
     return { deleted: true, versionId: String(version) };
@@ -100,9 +104,12 @@ export class ResourceTables {
 
   vread(resourceType: string, id: string, versionId: string): Resource {
     const version = /^[1-9][0-9]{0,9}$/.test(versionId) ? Number(versionId) : NaN;
-    const row = Number.isNaN(version) ? undefined : this.statements.versionBody.get(resourceType, id, version);
+    const row = Number.isNaN(version)
+      ? undefined
+      : this.statements.versionBody.get(resourceType, id, version);
     if (!row) throw new FhirError(404, `${resourceType}/${id} has no version ${versionId}.`, 'not-found');
-    if (row.body === null) throw new FhirError(410, `Version ${versionId} of ${resourceType}/${id} is a deletion.`, 'deleted');
+    if (row.body === null)
+      throw new FhirError(410, `Version ${versionId} of ${resourceType}/${id} is a deletion.`, 'deleted');
     return JSON.parse(row.body) as Resource;
   }
 
@@ -172,7 +179,9 @@ export class ResourceTables {
     } else {
       rid = Number(this.statements.insertResource.run(type, id, version, stamp, 0).lastInsertRowid);
     }
-    const vid = Number(this.statements.insertVersion.run(rid, version, stamp, method, JSON.stringify(stored)).lastInsertRowid);
+    const vid = Number(
+      this.statements.insertVersion.run(rid, version, stamp, method, JSON.stringify(stored)).lastInsertRowid,
+    );
     this.statements.pointResource.run(version, vid, stamp, 0, rid);
     this.indexWriter.write(rid, type, entries);
     return { resource: stored, created: !current || current.deleted === 1 };

@@ -11,7 +11,9 @@ export class SearchParamIds {
   private readonly insert;
 
   constructor(db: Connection) {
-    this.select = db.prepare<[string, string], { pid: number }>('SELECT pid FROM search_param WHERE type = ? AND code = ?');
+    this.select = db.prepare<[string, string], { pid: number }>(
+      'SELECT pid FROM search_param WHERE type = ? AND code = ?',
+    );
     this.insert = db.prepare('INSERT OR IGNORE INTO search_param (type, code) VALUES (?, ?)');
   }
 

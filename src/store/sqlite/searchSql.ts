@@ -2,7 +2,14 @@
  * Turns a parsed search into one SQL statement over the current resources. Every value is bound as a
  * parameter; only table and column names, chosen here from fixed lists, are written into the text.
  */
-import type { Criterion, DateValue, NumberValue, Prefix, SearchRequest, SortKey } from '../../fhir/searchRequest.ts';
+import type {
+  Criterion,
+  DateValue,
+  NumberValue,
+  Prefix,
+  SearchRequest,
+  SortKey,
+} from '../../fhir/searchRequest.ts';
 import { normalizeForSearch } from '../normalize.ts';
 import type { SearchParamIds } from './searchParamIds.ts';
 
@@ -152,7 +159,15 @@ export class SearchSqlBuilder {
       if (key.code === '_lastUpdated') return `r.last_updated ${dir}`;
       const table = key.paramType ? TABLE_OF[key.paramType] : undefined;
       if (!table) return undefined;
-      const column = { idx_string: 'norm', idx_token: 'code', idx_date: 'start', idx_reference: 'ref', idx_number: 'value', idx_quantity: 'value', idx_uri: 'value' }[table];
+      const column = {
+        idx_string: 'norm',
+        idx_token: 'code',
+        idx_date: 'start',
+        idx_reference: 'ref',
+        idx_number: 'value',
+        idx_quantity: 'value',
+        idx_uri: 'value',
+      }[table];
       const pick = key.descending ? 'max' : 'min';
       return `(SELECT ${pick}(x.${column}) FROM ${table} x WHERE x.rid = r.rid AND x.pid IN (${this.pidList(key.code, types, params)})) ${dir}`;
     });

@@ -6,7 +6,14 @@
  */
 import type { SearchRequest } from '../../fhir/searchRequest.ts';
 import type { Resource } from '../../fhir/types.ts';
-import type { BatchWrite, BatchWriteOutcome, HistoryRequest, ResourceStore, StoreOperations, WriteOptions } from '../types.ts';
+import type {
+  BatchWrite,
+  BatchWriteOutcome,
+  HistoryRequest,
+  ResourceStore,
+  StoreOperations,
+  WriteOptions,
+} from '../types.ts';
 import { openConnection, type Connection } from './connection.ts';
 import { ResourceTables } from './resourceTables.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
@@ -65,7 +72,8 @@ export class SqliteStore implements ResourceStore {
   writeBatch(writes: BatchWrite[]): Promise<BatchWriteOutcome[]> {
     return this.exclusive(() =>
       writes.map((w): BatchWriteOutcome => {
-        if (w.kind === 'delete') return this.writeTables.delete(w.resourceType, w.id).deleted ? 'deleted' : 'unchanged';
+        if (w.kind === 'delete')
+          return this.writeTables.delete(w.resourceType, w.id).deleted ? 'deleted' : 'unchanged';
         const result = this.writeTables.update(w.resource, { index: w.index, skipIfUnchanged: true });
         return result.created ? 'created' : result.unchanged ? 'unchanged' : 'updated';
       }),
@@ -117,7 +125,9 @@ export class SqliteStore implements ResourceStore {
 function migrate(db: Connection): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(`This database was written by a newer ChartVault (schema ${current}); upgrade ChartVault.`);
+    throw new Error(
+      `This database was written by a newer ChartVault (schema ${current}); upgrade ChartVault.`,
+    );
   }
   if (current < SCHEMA_VERSION) {
     db.transaction(() => {
