@@ -253,7 +253,7 @@ describe('search', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: `patient=${p.id}`,
     });
-    assert.equal((await post.json()).total, 3);
+    assert.equal(((await post.json()) as any).total, 3);
   });
 
   test('unknown parameters: lenient by default (reported), strict gives 400 naming the parameter', async () => {

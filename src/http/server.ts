@@ -147,17 +147,15 @@ function send(
   const isWrite = request.method === 'POST' || request.method === 'PUT' || request.method === 'PATCH';
   if (isWrite && prefer === 'minimal' && response.resource.resourceType !== 'Bundle') return reply.send();
   if (isWrite && prefer === 'OperationOutcome' && response.resource.resourceType !== 'OperationOutcome') {
-    return reply
-      .type(FHIR_JSON)
-      .send(
-        operationOutcome([
-          {
-            severity: 'information',
-            code: 'informational',
-            diagnostics: `${response.resource.resourceType}/${(response.resource as Resource).id ?? ''} stored.`,
-          },
-        ]),
-      );
+    return reply.type(FHIR_JSON).send(
+      operationOutcome([
+        {
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `${response.resource.resourceType}/${(response.resource as Resource).id ?? ''} stored.`,
+        },
+      ]),
+    );
   }
   const pretty = query.some(([name, value]) => name === '_pretty' && value === 'true');
   return reply.type(FHIR_JSON).send(JSON.stringify(response.resource, null, pretty ? 2 : undefined));

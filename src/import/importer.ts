@@ -110,7 +110,7 @@ async function writeGroup(store: ResourceStore, group: ImportUnit[], report: Imp
     unit.writes.map((w) =>
       w.kind === 'delete'
         ? { kind: 'delete', resourceType: w.resourceType, id: w.id }
-        : { kind: 'put', resource: w.resource!, index: w.index },
+        : { kind: 'put', resource: w.resource!, index: w.index, keepExisting: w.keepExisting },
     );
   try {
     const outcomes = await store.writeBatch(group.flatMap(toBatch));

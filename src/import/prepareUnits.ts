@@ -16,6 +16,8 @@ export interface PreparedWrite {
   resource?: Resource;
   /** Absent when the resource still holds conditional references for the main thread to resolve. */
   index?: IndexEntry[];
+  /** Shared reference data identified by identifier: the first stored copy is kept. */
+  keepExisting?: boolean;
 }
 
 export interface ImportUnit {
@@ -58,7 +60,12 @@ export function prepareJsonFile(name: string, text: string): PreparedFile {
   if (type === 'transaction') return prepareTransaction(name, json);
   if (type === 'batch' || type === 'collection' || type === 'searchset') {
     const entries = Array.isArray(json.entry) ? (json.entry as BundleEntry[]) : [];
-    return collect(entries.map((entry, i) => prepareEntryAlone(`${name} entry ${i}`, entry)));
+    const data = entries.filter(
+      (entry) => entry.request?.method !== 'GET' && entry.request?.method !== 'HEAD',
+    );
+    return collect(
+      data.map((entry, i) => prepareEntryAlone(`${name} entry ${entries.indexOf(entry)}`, entry)),
+    );
   }
   // document, message, history...: the Bundle is itself the record to keep.
   return collect([prepareResource(name, json)]);
@@ -127,7 +134,14 @@ function prepareTransaction(name: string, bundle: Resource): PreparedFile {
       };
       const error = validationError(resource);
       if (error) problems.push(`entry ${p.i} (${p.type}): ${error}`);
-      else writes.push({ kind: 'put', resourceType: p.type!, id: p.id!, resource });
+      else
+        writes.push({
+          kind: 'put',
+          resourceType: p.type!,
+          id: p.id!,
+          resource,
+          keepExisting: isSharedData(resource),
+        });
     }
   }
   if (problems.length > 0) {
@@ -176,6 +190,7 @@ function prepareResource(source: string, input: Resource, fullUrl?: string): Imp
         id: resource.id,
         resource,
         index: conditional.length === 0 ? extractIndexEntries(resource) : undefined,
+        keepExisting: isSharedData(resource),
       },
     ],
     conditionalReferences: conditional,
@@ -187,15 +202,21 @@ function prepareResource(source: string, input: Resource, fullUrl?: string): Imp
  * otherwise the UUID of its `urn:uuid:` fullUrl, otherwise a hash of its content.
  */
 function assignedId(resource: Resource, fullUrl: string | undefined): string {
-  const identifier = (resource.identifier as { system?: string; value?: string }[] | undefined)?.[0];
-  if (DEDUPLICATED_BY_IDENTIFIER.has(resource.resourceType) && identifier?.value) {
-    return stableId(`${resource.resourceType}|${identifier.system ?? ''}|${identifier.value}`);
-  }
+  const identifier = sharedDataIdentifier(resource);
+  if (identifier) return stableId(`${resource.resourceType}|${identifier.system ?? ''}|${identifier.value}`);
   const uuid = fullUrl?.startsWith('urn:uuid:') ? fullUrl.slice('urn:uuid:'.length) : undefined;
   if (uuid && ID_PATTERN.test(uuid)) return uuid;
   if (resource.id && ID_PATTERN.test(resource.id)) return resource.id;
   return stableId(JSON.stringify(resource));
 }
+
+function sharedDataIdentifier(resource: Resource): { system?: string; value: string } | undefined {
+  if (!DEDUPLICATED_BY_IDENTIFIER.has(resource.resourceType)) return undefined;
+  const identifier = (resource.identifier as { system?: string; value?: string }[] | undefined)?.[0];
+  return identifier?.value ? { system: identifier.system, value: identifier.value } : undefined;
+}
+
+const isSharedData = (resource: Resource) => sharedDataIdentifier(resource) !== undefined;
 
 /** A UUID-shaped id derived from text (SHA-256), so the same input always gets the same id. */
 function stableId(text: string): string {

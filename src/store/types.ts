@@ -41,6 +41,8 @@ export interface WriteOptions {
   newId?: string;
   /** For update: write no new version when the content (ignoring meta.versionId/lastUpdated) is unchanged. */
   skipIfUnchanged?: boolean;
+  /** For update: write nothing when the resource already exists (first one wins, e.g. de-duplicated reference data). */
+  keepExisting?: boolean;
 }
 
 export interface HistoryRequest {
@@ -81,7 +83,7 @@ export interface StoreOperations {
 
 /** One write of an atomic batch: a resource version to store (by its id), or a deletion. */
 export type BatchWrite =
-  | { kind: 'put'; resource: Resource; index?: IndexEntry[] }
+  | { kind: 'put'; resource: Resource; index?: IndexEntry[]; keepExisting?: boolean }
   | { kind: 'delete'; resourceType: string; id: string };
 
 /** What a batch write did: `unchanged` when the content was already stored as it is. */

@@ -87,10 +87,10 @@ test('create and read a patient over HTTP, search by family and birth date, and 
     }),
   });
   assert.equal(created.status, 201);
-  const patient = await created.json();
-  const read = await (await fetch(`${base}/Patient/${patient.id}`)).json();
+  const patient = (await created.json()) as any;
+  const read = (await (await fetch(`${base}/Patient/${patient.id}`)).json()) as any;
   assert.equal(read.name[0].family, UNUSUAL);
-  const found = await (await fetch(`${base}/Patient?family=${UNUSUAL}&birthdate=1961-07-21`)).json();
+  const found = (await (await fetch(`${base}/Patient?family=${UNUSUAL}&birthdate=1961-07-21`)).json()) as any;
   assert.equal(found.total, 1);
   const files = readdirSync(data, { recursive: true, encoding: 'utf8' })
     .map((f) => join(data, f))
@@ -115,7 +115,7 @@ test('import works while serve runs on the same data directory, and re-import ad
   assert.equal(first.status, 3, 'exit code 3 reports rejected files');
   assert.match(first.stdout, /Patient\s+3\s+0\s+0/);
   assert.match(first.stdout, /broken\.json: not valid JSON/);
-  const found = await (await fetch(`${base}/Patient?family=Ndjsonfamily`)).json();
+  const found = (await (await fetch(`${base}/Patient?family=Ndjsonfamily`)).json()) as any;
   assert.equal(found.total, 3, 'the running server sees what the CLI imported');
   const second = chartvault('import', '--data', data, '--key-dir', keyDir, join(input, 'Patient.ndjson'));
   assert.equal(second.status, 0);

@@ -167,9 +167,10 @@ export class ResourceTables {
       meta: { ...meta, versionId: String(version), lastUpdated: new Date(stamp).toISOString() },
       ...rest,
     };
-    if (options.skipIfUnchanged && current && !current.deleted) {
+    if ((options.skipIfUnchanged || options.keepExisting) && current && !current.deleted) {
       const before = JSON.parse(this.statements.body.get(current.vid)!.body!) as Resource;
-      if (sameContent(before, stored)) return { resource: before, created: false, unchanged: true };
+      if (options.keepExisting || sameContent(before, stored))
+        return { resource: before, created: false, unchanged: true };
     }
     const entries = options.index ?? extractIndexEntries(stored);
     let rid: number;

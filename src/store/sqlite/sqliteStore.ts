@@ -74,7 +74,11 @@ export class SqliteStore implements ResourceStore {
       writes.map((w): BatchWriteOutcome => {
         if (w.kind === 'delete')
           return this.writeTables.delete(w.resourceType, w.id).deleted ? 'deleted' : 'unchanged';
-        const result = this.writeTables.update(w.resource, { index: w.index, skipIfUnchanged: true });
+        const result = this.writeTables.update(w.resource, {
+          index: w.index,
+          skipIfUnchanged: true,
+          keepExisting: w.keepExisting,
+        });
         return result.created ? 'created' : result.unchanged ? 'unchanged' : 'updated';
       }),
     );
