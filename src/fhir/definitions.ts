@@ -41,5 +41,7 @@ export interface CompartmentDefinition {
 
 /** The Patient compartment: which search parameters link each resource type to a patient. */
 export function patientCompartment(): CompartmentDefinition {
-  return JSON.parse(readFileSync(join(r4Dir, 'compartmentdefinition-patient.json'), 'utf8')) as CompartmentDefinition;
+  return JSON.parse(
+    readFileSync(join(r4Dir, 'compartmentdefinition-patient.json'), 'utf8'),
+  ) as CompartmentDefinition;
 }

@@ -48,7 +48,8 @@ export class FhirError extends Error {
   readonly issues: Issue[];
 
   constructor(status: number, issues: Issue[] | string, code: IssueCode = 'processing') {
-    const list = typeof issues === 'string' ? [{ severity: 'error' as const, code, diagnostics: issues }] : issues;
+    const list =
+      typeof issues === 'string' ? [{ severity: 'error' as const, code, diagnostics: issues }] : issues;
     super(list.map((i) => i.diagnostics).join('; '));
     this.status = status;
     this.issues = list;

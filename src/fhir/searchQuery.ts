@@ -3,7 +3,16 @@
  * like `Practitioner?identifier=...`) into a SearchRequest, with clear errors for malformed values.
  */
 import { badRequest } from './outcome.ts';
-import type { Criterion, DateValue, IndexedParamType, NumberValue, Prefix, SearchRequest, SortKey, TokenValue } from './searchRequest.ts';
+import type {
+  Criterion,
+  DateValue,
+  IndexedParamType,
+  NumberValue,
+  Prefix,
+  SearchRequest,
+  SortKey,
+  TokenValue,
+} from './searchRequest.ts';
 import { getSearchParameter } from './searchParameters.ts';
 import { dateRange } from './dateRange.ts';
 
@@ -14,8 +23,23 @@ const PREFIXES = new Set<Prefix>(['eq', 'ne', 'lt', 'gt', 'le', 'ge', 'sa', 'eb'
 /** Result parameters that shape the response rather than select resources. */
 const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_format', '_pretty', '_type']);
 /** Parameters accepted and deliberately ignored until the search-engine issue implements them. */
-const NOT_YET_SUPPORTED = new Set(['_summary', '_elements', '_include', '_revinclude', '_contained', '_containedType']);
-const INDEXED: ReadonlySet<string> = new Set(['string', 'token', 'date', 'reference', 'number', 'quantity', 'uri']);
+const NOT_YET_SUPPORTED = new Set([
+  '_summary',
+  '_elements',
+  '_include',
+  '_revinclude',
+  '_contained',
+  '_containedType',
+]);
+const INDEXED: ReadonlySet<string> = new Set([
+  'string',
+  'token',
+  'date',
+  'reference',
+  'number',
+  'quantity',
+  'uri',
+]);
 
 export interface ParsedSearch {
   request: SearchRequest;
@@ -27,8 +51,19 @@ export interface ParseOptions {
   strict?: boolean;
 }
 
-export function parseSearch(types: string[], query: Iterable<[string, string]>, options: ParseOptions = {}): ParsedSearch {
-  const request: SearchRequest = { types, criteria: [], sort: [], count: DEFAULT_PAGE_SIZE, offset: 0, total: 'accurate' };
+export function parseSearch(
+  types: string[],
+  query: Iterable<[string, string]>,
+  options: ParseOptions = {},
+): ParsedSearch {
+  const request: SearchRequest = {
+    types,
+    criteria: [],
+    sort: [],
+    count: DEFAULT_PAGE_SIZE,
+    offset: 0,
+    total: 'accurate',
+  };
   const ignored: string[] = [];
   const ignore = (name: string, why: string) => {
     if (options.strict) throw badRequest(`Search parameter ${name} ${why}.`, 'not-supported');
@@ -49,7 +84,10 @@ export function parseSearch(types: string[], query: Iterable<[string, string]>, 
       continue;
     }
     if (code === '_lastUpdated') {
-      request.criteria.push({ kind: 'lastUpdated', values: splitValues(rawValue).map((v) => parseDate(rawName, v)) });
+      request.criteria.push({
+        kind: 'lastUpdated',
+        values: splitValues(rawValue).map((v) => parseDate(rawName, v)),
+      });
       continue;
     }
     const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
@@ -59,7 +97,14 @@ export function parseSearch(types: string[], query: Iterable<[string, string]>, 
       continue;
     }
     const targets = [...new Set(definitions.flatMap((d) => d.targets))];
-    const criterion = parseCriterion(rawName, code, modifier, paramType as IndexedParamType, rawValue, targets);
+    const criterion = parseCriterion(
+      rawName,
+      code,
+      modifier,
+      paramType as IndexedParamType,
+      rawValue,
+      targets,
+    );
     if (criterion) request.criteria.push(criterion);
     else ignore(rawName, `does not support the modifier :${modifier}`);
   }
@@ -79,7 +124,8 @@ function applyResultParam(request: SearchRequest, code: string, value: string, t
       request.offset = Number(value);
       break;
     case '_total':
-      if (!['none', 'estimate', 'accurate'].includes(value)) throw badRequest(`_total must be none, estimate or accurate, not "${value}".`);
+      if (!['none', 'estimate', 'accurate'].includes(value))
+        throw badRequest(`_total must be none, estimate or accurate, not "${value}".`);
       request.total = value === 'none' ? 'none' : 'accurate';
       break;
     case '_sort':
@@ -96,7 +142,8 @@ function parseSortKey(key: string, types: string[]): SortKey {
   const code = descending ? key.slice(1) : key;
   if (code === '_id' || code === '_lastUpdated') return { code, descending };
   const definition = types.map((t) => getSearchParameter(t, code)).find((d) => d !== undefined);
-  if (!definition || !INDEXED.has(definition.type)) throw badRequest(`Cannot sort by "${code}": it is not a search parameter of ${types.join(', ')}.`);
+  if (!definition || !INDEXED.has(definition.type))
+    throw badRequest(`Cannot sort by "${code}": it is not a search parameter of ${types.join(', ')}.`);
   return { code, descending, paramType: definition.type as IndexedParamType };
 }
 
@@ -109,18 +156,25 @@ function parseCriterion(
   targets: string[],
 ): Criterion | undefined {
   if (modifier === 'missing') {
-    if (rawValue !== 'true' && rawValue !== 'false') throw badRequest(`${name} takes true or false, not "${rawValue}".`);
+    if (rawValue !== 'true' && rawValue !== 'false')
+      throw badRequest(`${name} takes true or false, not "${rawValue}".`);
     return { kind: 'missing', code, paramType, missing: rawValue === 'true' };
   }
   const values = splitValues(rawValue);
-  if (values.length === 0 || values.some((v) => v === '')) throw badRequest(`Search parameter ${name} has an empty value.`);
+  if (values.length === 0 || values.some((v) => v === ''))
+    throw badRequest(`Search parameter ${name} has an empty value.`);
   switch (paramType) {
     case 'string':
       if (modifier !== undefined && modifier !== 'exact' && modifier !== 'contains') return undefined;
       return { kind: 'string', code, modifier, values: values.map(unescape) };
     case 'token':
       if (modifier !== undefined && modifier !== 'not' && modifier !== 'text') return undefined;
-      return { kind: 'token', code, modifier, values: values.map((v) => (modifier === 'text' ? { code: v } : parseToken(v))) };
+      return {
+        kind: 'token',
+        code,
+        modifier,
+        values: values.map((v) => (modifier === 'text' ? { code: v } : parseToken(v))),
+      };
     case 'date':
       if (modifier !== undefined) return undefined;
       return { kind: 'date', code, values: values.map((v) => parseDate(name, v)) };
@@ -129,7 +183,11 @@ function parseCriterion(
     case 'number':
     case 'quantity':
       if (modifier !== undefined) return undefined;
-      return { kind: paramType, code, values: values.map((v) => parseNumber(name, v, paramType === 'quantity')) };
+      return {
+        kind: paramType,
+        code,
+        values: values.map((v) => parseNumber(name, v, paramType === 'quantity')),
+      };
     case 'uri':
       if (modifier !== undefined && modifier !== 'below' && modifier !== 'above') return undefined;
       return { kind: 'uri', code, modifier, values: values.map(unescape) };
@@ -148,10 +206,12 @@ function parseReferenceCriterion(
     if (/^[a-z][a-z0-9+.-]*:/i.test(value)) return [value];
     const parts = value.split('/');
     if (parts.length === 2 || (parts.length === 4 && parts[2] === '_history')) {
-      if (modifier && parts[0] !== modifier) throw badRequest(`${name}: ${value} is not a ${modifier} reference.`);
+      if (modifier && parts[0] !== modifier)
+        throw badRequest(`${name}: ${value} is not a ${modifier} reference.`);
       return [`${parts[0]}/${parts[1]}`];
     }
-    if (parts.length !== 1) throw badRequest(`${name}: "${value}" is not a reference (expected id, Type/id or a URL).`);
+    if (parts.length !== 1)
+      throw badRequest(`${name}: "${value}" is not a reference (expected id, Type/id or a URL).`);
     const types = modifier ? [modifier] : targets;
     return types.map((t) => `${t}/${value}`);
   });
@@ -176,7 +236,9 @@ function parseDate(name: string, value: string): DateValue {
   const [prefix, rest] = takePrefix(value);
   const range = dateRange(rest);
   if (!range) {
-    throw badRequest(`${name}: "${value}" is not a valid date (expected e.g. 2021, 2021-03, 2021-03-04 or 2021-03-04T10:00:00Z, with an optional prefix like ge).`);
+    throw badRequest(
+      `${name}: "${value}" is not a valid date (expected e.g. 2021, 2021-03, 2021-03-04 or 2021-03-04T10:00:00Z, with an optional prefix like ge).`,
+    );
   }
   return { prefix, start: range.start, end: range.end };
 }
@@ -185,7 +247,9 @@ function parseNumber(name: string, value: string, isQuantity: boolean): NumberVa
   const [prefix, rest] = takePrefix(value);
   const [numberText, system, code] = isQuantity ? splitQuantity(rest) : [rest];
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(numberText)) {
-    throw badRequest(`${name}: "${value}" is not a number${isQuantity ? ' (expected [prefix]number|system|code)' : ''}.`);
+    throw badRequest(
+      `${name}: "${value}" is not a number${isQuantity ? ' (expected [prefix]number|system|code)' : ''}.`,
+    );
   }
   const number = Number(numberText);
   // The written precision defines the range an `eq` search covers: 100 is [99.5, 100.5).
@@ -205,7 +269,11 @@ function parseNumber(name: string, value: string, isQuantity: boolean): NumberVa
 
 function splitQuantity(value: string): [string, string?, string?] {
   const parts = splitUnescaped(value, '|');
-  return [parts[0]!, parts[1] !== undefined ? unescape(parts[1]) : undefined, parts[2] !== undefined ? unescape(parts[2]) : undefined];
+  return [
+    parts[0]!,
+    parts[1] !== undefined ? unescape(parts[1]) : undefined,
+    parts[2] !== undefined ? unescape(parts[2]) : undefined,
+  ];
 }
 
 /** Comma-separated values (an OR), where `\,` is a literal comma (unescaped by each value's parser). */

@@ -25,7 +25,8 @@ export interface Resource {
   [key: string]: unknown;
 }
 
-export type SearchParamType = 'string' | 'token' | 'date' | 'reference' | 'number' | 'quantity' | 'uri' | 'composite' | 'special';
+export type SearchParamType =
+  'string' | 'token' | 'date' | 'reference' | 'number' | 'quantity' | 'uri' | 'composite' | 'special';
 
 /**
  * One value that a search parameter takes for a resource, ready to be written as an index row.

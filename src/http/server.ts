@@ -50,8 +50,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-    const url = new URL(request.url, 'http://x');
-    const query = [...url.searchParams];
+    // The raw path, not a normalised URL: `Patient/%2e%2e` must be refused, not resolved to the base.
+    const [rawPath, rawQuery = ''] = request.url.split('?', 2) as [string, string?];
+    const query = [...new URLSearchParams(rawQuery)];
     const format = query.find(([name]) => name === '_format')?.[1];
     if (format !== undefined && !JSON_FORMATS.has(format)) {
       throw new FhirError(
@@ -67,7 +68,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     }
     const fhirRequest: FhirRequest = {
       method: request.method as FhirMethod,
-      path: decodePath(url.pathname.replace(/^\/fhir\/?/, '').replace(/\/+$/, '')),
+      path: decodePath(rawPath.replace(/^\/fhir\/?/, '').replace(/\/+$/, '')),
       query,
       body,
       ifMatch: header(request, 'if-match'),

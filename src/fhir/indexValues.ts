@@ -1,0 +1,198 @@
+/**
+ * Turns the FHIR values a search expression selects into index values, by parameter type and
+ * element type, following https://hl7.org/fhir/R4/search.html. Values of a type that a parameter
+ * type cannot use (a Range for a quantity parameter, an Attachment for a reference) add nothing.
+ */
+import { dateRange, type DateRange, MAX_INSTANT, MIN_INSTANT } from './dateRange.ts';
+import { isResourceType } from './fhirModel.ts';
+import { parseReference } from './referenceTarget.ts';
+import type { IndexValue, SearchParamType } from './types.ts';
+
+type Json = Record<string, unknown>;
+
+/** Appends to `out` the index values that `value`, of FHIR type `elementType`, gives a parameter of `paramType`. */
+export function appendIndexValues(
+  paramType: SearchParamType,
+  elementType: string,
+  value: unknown,
+  out: IndexValue[],
+): void {
+  if (value === null || value === undefined) return;
+  switch (paramType) {
+    case 'string':
+      return appendStrings(elementType, value, out);
+    case 'token':
+      return appendTokens(elementType, value, out);
+    case 'date':
+      return appendDate(elementType, value, out);
+    case 'reference':
+      return appendReference(elementType, value, out);
+    case 'number':
+      if (isNumber(value)) out.push({ kind: 'number', value });
+      return;
+    case 'quantity':
+      return appendQuantity(elementType, value, out);
+    case 'uri':
+      if (isText(value)) out.push({ kind: 'uri', value });
+      return;
+    default:
+      return; // composite and special parameters are indexed elsewhere
+  }
+}
+
+const humanNameParts = ['family', 'given', 'prefix', 'suffix', 'text'];
+const addressParts = ['line', 'city', 'district', 'state', 'postalCode', 'country', 'text'];
+
+function appendStrings(elementType: string, value: unknown, out: IndexValue[]): void {
+  const parts =
+    elementType === 'HumanName' ? humanNameParts : elementType === 'Address' ? addressParts : undefined;
+  if (!parts) {
+    if (isText(value)) out.push({ kind: 'string', value });
+    return;
+  }
+  if (!isObject(value)) return;
+  for (const part of parts) {
+    for (const text of asArray(value[part])) {
+      if (isText(text)) out.push({ kind: 'string', value: text });
+    }
+  }
+}
+
+function appendTokens(elementType: string, value: unknown, out: IndexValue[]): void {
+  switch (elementType) {
+    case 'Coding':
+      return appendCoding(value, out);
+    case 'CodeableConcept':
+      if (!isObject(value)) return;
+      for (const coding of asArray(value.coding)) appendCoding(coding, out);
+      if (isText(value.text)) out.push({ kind: 'token', text: value.text });
+      return;
+    case 'Identifier':
+      if (isObject(value)) {
+        const type = isObject(value.type) ? value.type : undefined;
+        pushToken(out, value.system, value.value, type?.text);
+      }
+      return;
+    case 'ContactPoint':
+      // The token is the number or address itself; ContactPoint.system (phone, email) is no URI.
+      if (isObject(value)) pushToken(out, undefined, value.value, undefined);
+      return;
+    case 'boolean':
+      if (typeof value === 'boolean') out.push({ kind: 'token', code: String(value) });
+      return;
+    default:
+      // code, string, id, uri...: the value is the code, its system implied by the element.
+      pushToken(out, undefined, value, undefined);
+  }
+}
+
+function appendCoding(coding: unknown, out: IndexValue[]): void {
+  if (isObject(coding)) pushToken(out, coding.system, coding.code, coding.display);
+}
+
+/** A token from whichever of its parts are non-empty strings; nothing when none is. */
+function pushToken(out: IndexValue[], system: unknown, code: unknown, text: unknown): void {
+  const token: IndexValue & { kind: 'token' } = { kind: 'token' };
+  if (isText(system)) token.system = system;
+  if (isText(code)) token.code = code;
+  if (isText(text)) token.text = text;
+  if (token.system !== undefined || token.code !== undefined || token.text !== undefined) out.push(token);
+}
+
+function appendDate(elementType: string, value: unknown, out: IndexValue[]): void {
+  let range: DateRange | undefined;
+  if (elementType === 'Period') range = isObject(value) ? periodRange(value) : undefined;
+  else if (elementType === 'Timing') range = isObject(value) ? timingRange(value) : undefined;
+  else if (isText(value)) range = dateRange(value); // date, dateTime, instant; a string only if it is a date
+  if (range) out.push({ kind: 'date', start: range.start, end: range.end });
+}
+
+/** A Period without a start began at the dawn of time; one without an end is still going on. */
+function periodRange(period: Json): DateRange | undefined {
+  const start = isText(period.start) ? dateRange(period.start) : undefined;
+  const end = isText(period.end) ? dateRange(period.end) : undefined;
+  if (!start && !end) return undefined;
+  return { start: start?.start ?? MIN_INSTANT, end: end?.end ?? MAX_INSTANT };
+}
+
+/** The outer limits of a schedule (its events and bounding Period); the repetitions in between are ignored, as the spec says. */
+function timingRange(timing: Json): DateRange | undefined {
+  const ranges: DateRange[] = [];
+  for (const event of asArray(timing.event)) {
+    const range = isText(event) ? dateRange(event) : undefined;
+    if (range) ranges.push(range);
+  }
+  const repeat = isObject(timing.repeat) ? timing.repeat : undefined;
+  const bounds = repeat && isObject(repeat.boundsPeriod) ? periodRange(repeat.boundsPeriod) : undefined;
+  if (bounds) ranges.push(bounds);
+  if (ranges.length === 0) return undefined;
+  return {
+    start: Math.min(...ranges.map((r) => r.start)),
+    end: Math.max(...ranges.map((r) => r.end)),
+  };
+}
+
+function appendReference(elementType: string, value: unknown, out: IndexValue[]): void {
+  if (elementType === 'Reference') {
+    if (isObject(value) && isText(value.reference)) out.push(referenceValue(value.reference));
+  } else if (elementType === 'canonical' || elementType === 'uri' || elementType === 'url') {
+    // A canonical names a resource by its url (and version), not by its id: no target to fill.
+    if (isText(value)) out.push({ kind: 'reference', reference: value });
+  } else if (isResourceType(elementType) && isObject(value) && isText(value.id)) {
+    // A resource inside this one (Bundle `composition`: its first entry) is referred to by type and id.
+    out.push({
+      kind: 'reference',
+      reference: `${elementType}/${value.id}`,
+      targetType: elementType,
+      targetId: value.id,
+    });
+  }
+}
+
+function referenceValue(reference: string): IndexValue {
+  const target = reference.startsWith('#') ? undefined : parseReference(reference);
+  return target ? { kind: 'reference', reference, ...target } : { kind: 'reference', reference };
+}
+
+const quantityTypes = new Set([
+  'Quantity',
+  'Age',
+  'Count',
+  'Distance',
+  'Duration',
+  'SimpleQuantity',
+  'MoneyQuantity',
+]);
+
+function appendQuantity(elementType: string, value: unknown, out: IndexValue[]): void {
+  if (!isObject(value) || !isNumber(value.value)) return;
+  if (quantityTypes.has(elementType)) {
+    const quantity: IndexValue & { kind: 'quantity' } = { kind: 'quantity', value: value.value };
+    if (isText(value.system)) quantity.system = value.system;
+    if (isText(value.code)) quantity.code = value.code;
+    if (isText(value.unit)) quantity.unit = value.unit;
+    out.push(quantity);
+  } else if (elementType === 'Money') {
+    const money: IndexValue & { kind: 'quantity' } = { kind: 'quantity', value: value.value };
+    if (isText(value.currency))
+      Object.assign(money, { system: 'urn:iso:std:iso:4217', code: value.currency });
+    out.push(money);
+  }
+  // Range and SampledData hold no single value: a quantity row cannot represent them.
+}
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+}
