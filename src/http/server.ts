@@ -26,6 +26,15 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     // Query strings are read from the URL in the handler, keeping repeated parameters in order.
     routerOptions: { maxParamLength: 2000, querystringParser: () => ({}) },
+    // Errors fastify raises before routing (a URL that is not valid percent-encoding).
+    frameworkErrors: (error, _request, reply) => {
+      sendOutcome(
+        reply,
+        400,
+        'invalid',
+        error.code === 'FST_ERR_BAD_URL' ? 'The URL path is not valid percent-encoding.' : error.message,
+      );
+    },
   });
 
   app.removeAllContentTypeParsers();
@@ -118,12 +127,24 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   return app;
 }
 
+/** Decodes each path segment on its own, so an encoded slash cannot add a segment. */
 function decodePath(path: string): string {
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    throw new FhirError(400, 'The URL path is not valid percent-encoding.', 'invalid');
-  }
+  const segments = path.split('/').map((segment) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw new FhirError(400, 'The URL path is not valid percent-encoding.', 'invalid');
+    }
+    if (decoded.includes('/'))
+      throw new FhirError(
+        400,
+        `The URL path segment "${decoded.slice(0, 100)}" contains a slash.`,
+        'invalid',
+      );
+    return decoded;
+  });
+  return segments.join('/');
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
