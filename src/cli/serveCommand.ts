@@ -39,7 +39,18 @@ export async function serveStore(
   options: { host: string; port: string },
 ): Promise<void> {
   const app = buildServer({ store });
-  const address = await app.listen({ host: options.host, port: Number(options.port) });
+  let address: string;
+  try {
+    address = await app.listen({ host: options.host, port: Number(options.port) });
+  } catch (error) {
+    await store.close();
+    if ((error as { code?: string }).code === 'EADDRINUSE') {
+      throw new CliError(
+        `Port ${options.port} on ${options.host} is already in use; pass --port with another port, or --port 0 for any free one.`,
+      );
+    }
+    throw error;
+  }
   console.log(`listening on ${address}`);
   console.log(`FHIR API: ${address}/fhir (try ${address}/fhir/metadata)`);
   const stop = async () => {

@@ -161,6 +161,21 @@ describe('conditional operations', () => {
     assert.equal(many.status, 412);
   });
 
+  test('ten concurrent conditional creates of the same patient store exactly one', async () => {
+    const body = patient('Concurrent', { identifier: identifier('RACE-1') });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fhirFetch(`${server.base}/Patient`, {
+          method: 'POST',
+          body,
+          headers: { 'if-none-exist': 'identifier=urn:test:mrn|RACE-1' },
+        }),
+      ),
+    );
+    assert.deepEqual(results.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    assert.equal(new Set(results.map((r) => r.body.id)).size, 1);
+  });
+
   test('conditional update creates when nothing matches and updates the single match', async () => {
     const url = `${server.base}/Patient?identifier=urn:test:mrn|U-1`;
     const created = await fhirFetch(url, {

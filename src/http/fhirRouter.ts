@@ -33,9 +33,15 @@ export async function routeRequest(
   const type = first;
   if (segments.length === 1) {
     if (read) return fhir.search(ops, ctx, [type], type, req);
-    if (method === 'POST') return fhir.create(ops, ctx, type, req);
-    if (method === 'PUT') return fhir.conditionalUpdate(ops, ctx, type, req);
-    if (method === 'DELETE') return fhir.conditionalDelete(ops, type, req);
+    // Conditional interactions look up, then write: both in one transaction, so that two concurrent
+    // conditional creates cannot both create.
+    if (method === 'POST') {
+      return req.ifNoneExist
+        ? atomically(ops, (tx) => fhir.create(tx, ctx, type, req))
+        : fhir.create(ops, ctx, type, req);
+    }
+    if (method === 'PUT') return atomically(ops, (tx) => fhir.conditionalUpdate(tx, ctx, type, req));
+    if (method === 'DELETE') return atomically(ops, (tx) => fhir.conditionalDelete(tx, type, req));
     return notAllowed(req);
   }
   if (second === '_search' && segments.length === 2 && method === 'POST')
@@ -64,6 +70,13 @@ export async function routeRequest(
     `There is no FHIR interaction at ${method} ${req.path.slice(0, 200)}.`,
     'not-supported',
   );
+}
+
+function atomically(
+  ops: StoreOperations | ResourceStore,
+  work: (tx: StoreOperations) => Promise<FhirResponse>,
+): Promise<FhirResponse> {
+  return 'transaction' in ops ? ops.transaction(work) : work(ops);
 }
 
 function systemSearchTypes(req: FhirRequest): string[] {
