@@ -40,7 +40,12 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const { store, settings } = opened;
   const timeZone = checkTimeZone(options.timeZone ?? settings.timeZone);
   const started = performance.now();
-  const resources = generateDemoPractice({ today: todayIn(timeZone), timeZone, patients });
+  const resources = generateDemoPractice({
+    today: todayIn(timeZone),
+    asOfTime: timeNowIn(timeZone),
+    timeZone,
+    patients,
+  });
   const writes: BatchWrite[] = resources.map((resource) => ({ kind: 'put', resource }));
   let created = 0;
   for (let i = 0; i < writes.length; i += WRITES_PER_TRANSACTION) {
@@ -72,5 +77,15 @@ export function todayIn(timeZone: string): string {
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
+  }).format(new Date());
+}
+
+/** The time of day in a time zone, as HH:MM: today's earlier appointments show as seen. */
+export function timeNowIn(timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
   }).format(new Date());
 }

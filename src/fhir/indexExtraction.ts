@@ -8,6 +8,7 @@ import { compileFastPath } from './fastPath.ts';
 import { compileFhirpath } from './fhirpathEvaluator.ts';
 import { appendIndexValues } from './indexValues.ts';
 import { searchParametersFor, type SearchParamDef } from './searchParameters.ts';
+import { INDEXED_PARAM_TYPES } from './searchRequest.ts';
 import type { IndexEntry, IndexValue, Resource, SearchParamType } from './types.ts';
 
 /** `fast`: the fast path where it compiles, fhirpath elsewhere. `fhirpath`: fhirpath for everything (the reference). */
@@ -24,15 +25,7 @@ interface CompiledParam {
 
 // Composite parameters are built from their components' values by the search engine; special ones
 // (Location `near`) need their own index. Neither is a list of plain values.
-const INDEXED_TYPES = new Set<SearchParamType>([
-  'string',
-  'token',
-  'date',
-  'reference',
-  'number',
-  'quantity',
-  'uri',
-]);
+const INDEXED_TYPES = INDEXED_PARAM_TYPES;
 
 const plans: Record<ExtractionEngine, Map<string, CompiledParam[]>> = {
   fast: new Map(),

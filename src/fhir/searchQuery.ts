@@ -15,6 +15,7 @@ import type {
 } from './searchRequest.ts';
 import { getSearchParameter } from './searchParameters.ts';
 import { dateRange } from './dateRange.ts';
+import { INDEXED_PARAM_TYPES } from './searchRequest.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
@@ -31,15 +32,7 @@ const NOT_YET_SUPPORTED = new Set([
   '_contained',
   '_containedType',
 ]);
-const INDEXED: ReadonlySet<string> = new Set([
-  'string',
-  'token',
-  'date',
-  'reference',
-  'number',
-  'quantity',
-  'uri',
-]);
+const INDEXED = INDEXED_PARAM_TYPES;
 
 export interface ParsedSearch {
   request: SearchRequest;

@@ -43,6 +43,17 @@ export type Criterion =
 
 export type IndexedParamType = 'string' | 'token' | 'date' | 'reference' | 'number' | 'quantity' | 'uri';
 
+/** The parameter types that are indexed as plain values (composite and special ones are not). */
+export const INDEXED_PARAM_TYPES: ReadonlySet<string> = new Set<IndexedParamType>([
+  'string',
+  'token',
+  'date',
+  'reference',
+  'number',
+  'quantity',
+  'uri',
+]);
+
 export interface SortKey {
   /** `_id`, `_lastUpdated`, or a search parameter's code. */
   code: string;

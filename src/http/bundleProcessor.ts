@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { FhirError, badRequest } from '../fhir/outcome.ts';
 import type { Resource } from '../fhir/types.ts';
 import { findByCondition, type ResourceStore, type StoreOperations } from '../store/index.ts';
-import { checkBody, checkResourceType } from './interactions.ts';
+import { checkBody, checkResourceType, singleMatch } from './interactions.ts';
 import {
   resourceResponse,
   type FhirContext,
@@ -172,14 +172,12 @@ async function assignIds(tx: StoreOperations, planned: PlannedEntry[]): Promise<
     if (method === 'POST' && !path.includes('/')) {
       checkResourceType(type);
       if (entry.request.ifNoneExist) {
-        const matches = await findByCondition(tx, type, entry.request.ifNoneExist, 2);
-        if (matches.length > 1)
-          throw new FhirError(
-            412,
-            `Bundle.entry[${entry.index}]: ifNoneExist matched ${matches.length} resources.`,
-            'multiple-matches',
-          );
-        entry.existing = matches[0];
+        entry.existing = await singleMatch(
+          tx,
+          type,
+          entry.request.ifNoneExist,
+          `Bundle.entry[${entry.index}].request.ifNoneExist`,
+        );
       }
       entry.newId = entry.existing?.id ?? randomUUID();
       if (entry.fullUrl) references.set(entry.fullUrl, `${type}/${entry.newId}`);

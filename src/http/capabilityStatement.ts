@@ -3,6 +3,7 @@
  * the validator knows, the interactions the router serves, and the search parameters the store indexes.
  */
 import { searchParametersFor } from '../fhir/searchParameters.ts';
+import { INDEXED_PARAM_TYPES } from '../fhir/searchRequest.ts';
 import type { Resource } from '../fhir/types.ts';
 import { resourceTypes } from '../fhir/validation/index.ts';
 
@@ -17,7 +18,6 @@ const TYPE_INTERACTIONS = [
   'create',
   'search-type',
 ];
-const INDEXED_TYPES = new Set(['string', 'token', 'date', 'reference', 'number', 'quantity', 'uri']);
 
 let cached: Resource | undefined;
 
@@ -44,7 +44,7 @@ export function capabilityStatement(): Resource {
           conditionalUpdate: true,
           conditionalDelete: 'single',
           searchParam: searchParametersFor(type)
-            .filter((p) => INDEXED_TYPES.has(p.type) || p.code === '_id' || p.code === '_lastUpdated')
+            .filter((p) => INDEXED_PARAM_TYPES.has(p.type) || p.code === '_id' || p.code === '_lastUpdated')
             .map((p) => ({ name: p.code, definition: p.url, type: p.type })),
           ...(type === 'Patient'
             ? {

@@ -57,14 +57,8 @@ export async function create(
 ): Promise<FhirResponse> {
   const resource = checkBody(req.body, type);
   if (req.ifNoneExist) {
-    const existing = await findByCondition(ops, type, req.ifNoneExist, 2);
-    if (existing.length > 1)
-      throw new FhirError(
-        412,
-        `If-None-Exist matched ${existing.length} ${type} resources.`,
-        'multiple-matches',
-      );
-    if (existing.length === 1) return resourceResponse(200, existing[0]!, ctx, true);
+    const existing = await singleMatch(ops, type, req.ifNoneExist, 'If-None-Exist');
+    if (existing) return resourceResponse(200, existing, ctx, true);
   }
   const { resource: stored } = await ops.create(resource);
   return resourceResponse(201, stored, ctx, true);
@@ -120,15 +114,9 @@ export async function conditionalUpdate(
   req: FhirRequest,
 ): Promise<FhirResponse> {
   const resource = checkBody(req.body, type);
-  const matches = await findByCondition(ops, type, req.query, 2);
-  if (matches.length > 1)
-    throw new FhirError(
-      412,
-      `The conditional update matched ${matches.length} ${type} resources.`,
-      'multiple-matches',
-    );
-  if (matches.length === 1) {
-    const id = matches[0]!.id!;
+  const match = await singleMatch(ops, type, req.query, 'The conditional update');
+  if (match) {
+    const id = match.id!;
     if (resource.id !== undefined && resource.id !== id)
       throw badRequest(`The body's id does not match the resource the condition found (${type}/${id}).`);
     return update(ops, ctx, type, id, { ...req, body: { ...resource, id } });
@@ -158,15 +146,9 @@ export async function conditionalDelete(
     throw badRequest(
       `A conditional delete needs search criteria; to delete one resource use DELETE ${type}/[id].`,
     );
-  const matches = await findByCondition(ops, type, req.query, 2);
-  if (matches.length > 1)
-    throw new FhirError(
-      412,
-      `The conditional delete matched ${matches.length} ${type} resources; it deletes one at most.`,
-      'multiple-matches',
-    );
-  if (matches.length === 0) return deletedResponse(type, '', false);
-  return remove(ops, type, matches[0]!.id!, { ...req, ifMatch: undefined });
+  const match = await singleMatch(ops, type, req.query, 'The conditional delete');
+  if (!match) return deletedResponse(type, '', false);
+  return remove(ops, type, match.id!, { ...req, ifMatch: undefined });
 }
 
 function deletedResponse(type: string, id: string, deleted: boolean, versionId?: string): FhirResponse {
@@ -268,4 +250,22 @@ export async function patientEverything(
       })),
     },
   };
+}
+
+/** The one resource a condition matches, or undefined; several matches are a 412, as FHIR requires. */
+export async function singleMatch(
+  ops: StoreOperations,
+  type: string,
+  condition: string | [string, string][],
+  what: string,
+): Promise<Resource | undefined> {
+  const matches = await findByCondition(ops, type, condition, 2);
+  if (matches.length > 1) {
+    throw new FhirError(
+      412,
+      `${what} matched more than one ${type}; make the condition more specific.`,
+      'multiple-matches',
+    );
+  }
+  return matches[0];
 }
