@@ -1,6 +1,8 @@
 /**
  * Turns a parsed search into one SQL statement over the current resources. Every value is bound as a
  * parameter; only table and column names, chosen here from fixed lists, are written into the text.
+ * Each criterion is `r.rid IN (rows of an index table)`, which lets SQLite drive the query from the most
+ * selective index lookup (a correlated EXISTS would probe the index once per candidate resource).
  */
 import type {
   Criterion,
@@ -71,8 +73,8 @@ export class SearchSqlBuilder {
       case 'lastUpdated':
         return anyOf(c.values.map((v) => dateMatch('r.last_updated', 'r.last_updated', v, params)));
       case 'missing': {
-        const exists = `EXISTS (SELECT 1 FROM ${TABLE_OF[c.paramType]} x WHERE x.rid = r.rid AND x.pid IN (${this.pidList(c.code, types, params)}))`;
-        return c.missing ? `NOT ${exists}` : exists;
+        const having = `r.rid IN (SELECT x.rid FROM ${TABLE_OF[c.paramType]} x WHERE x.pid IN (${this.pidList(c.code, types, params)}))`;
+        return c.missing ? `NOT ${having}` : having;
       }
       case 'token': {
         const pidList = this.pidList(c.code, types, params);
@@ -92,8 +94,8 @@ export class SearchSqlBuilder {
           }
           return parts.length ? parts.join(' AND ') : '1';
         });
-        const exists = `EXISTS (SELECT 1 FROM idx_token x WHERE x.rid = r.rid AND x.pid IN (${pidList}) AND ${anyOf(options)})`;
-        return c.modifier === 'not' ? `NOT ${exists}` : exists;
+        const matching = `r.rid IN (SELECT x.rid FROM idx_token x WHERE x.pid IN (${pidList}) AND ${anyOf(options)})`;
+        return c.modifier === 'not' ? `NOT ${matching}` : matching;
       }
       default:
         return this.valueCriterion(c, types, params);
@@ -149,7 +151,7 @@ export class SearchSqlBuilder {
         });
         break;
     }
-    return `EXISTS (SELECT 1 FROM ${TABLE_OF[c.kind]} x WHERE x.rid = r.rid AND x.pid IN (${pidList}) AND ${anyOf(options)})`;
+    return `r.rid IN (SELECT x.rid FROM ${TABLE_OF[c.kind]} x WHERE x.pid IN (${pidList}) AND ${anyOf(options)})`;
   }
 
   private orderBy(sort: SortKey[], types: string[], params: unknown[]): string {
