@@ -1,5 +1,7 @@
 /** `chartvault serve`: the FHIR API over a store. */
+import { capabilityStatement } from '../http/capabilityStatement.ts';
 import { buildServer } from '../http/server.ts';
+import { validateResource } from '../fhir/validation/index.ts';
 import { openStore, type ResourceStore } from '../store/index.ts';
 import { CliError } from './main.ts';
 
@@ -39,6 +41,7 @@ export async function serveStore(
   options: { host: string; port: string },
 ): Promise<void> {
   const app = buildServer({ store });
+  warmUp();
   let address: string;
   try {
     address = await app.listen({ host: options.host, port: Number(options.port) });
@@ -60,4 +63,10 @@ export async function serveStore(
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** Loads the FHIR definitions before the first request rather than during it (about a second). */
+function warmUp(): void {
+  capabilityStatement();
+  validateResource({ resourceType: 'Patient' });
 }
