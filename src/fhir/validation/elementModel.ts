@@ -84,6 +84,24 @@ const parseMax = (max: string | undefined) => (max === undefined || max === '*' 
 const isCheckedConstraint = (c: Constraint) =>
   !(c as { extension?: { url: string }[] }).extension?.some((x) => x.url === BEST_PRACTICE_EXTENSION);
 
+/**
+ * Constraints with the same expression are evaluated once and reported together: txt-1 and txt-2
+ * are both `htmlChecks()`, which cannot tell which of them failed.
+ */
+function mergeSameExpression(constraints: Constraint[]): Constraint[] {
+  const byExpression = new Map<string, Constraint>();
+  for (const c of constraints) {
+    const seen = byExpression.get(c.expression ?? c.key);
+    if (!seen) byExpression.set(c.expression ?? c.key, { ...c });
+    else {
+      seen.key += `/${c.key}`;
+      seen.human += ` / ${c.human}`;
+      if (c.severity === 'error') seen.severity = 'error';
+    }
+  }
+  return [...byExpression.values()];
+}
+
 /** Invariants of the element at `basePath`; `model` holds its children (none for a primitive). */
 function compileInvariants(
   constraints: Constraint[] | undefined,
@@ -91,15 +109,15 @@ function compileInvariants(
   model: ComplexModel | undefined,
   skip?: Set<string>,
 ) {
-  const invariants: Invariant[] = [];
   const childProperties = (name: string) => {
     const rules = [...(model?.elements.values() ?? [])].filter(
       (r) => (r.choice ? r.choice.base : r.name) === name,
     );
     return rules.length ? rules.flatMap((r) => [r.name, `_${r.name}`]) : undefined;
   };
-  for (const constraint of constraints ?? []) {
-    if (skip?.has(constraint.key) || !isCheckedConstraint(constraint)) continue;
+  const checked = (constraints ?? []).filter((c) => !skip?.has(c.key) && isCheckedConstraint(c));
+  const invariants: Invariant[] = [];
+  for (const constraint of mergeSameExpression(checked)) {
     const invariant = compileInvariant(constraint, basePath, childProperties);
     if (invariant) invariants.push(invariant);
   }
@@ -140,7 +158,7 @@ function resolveType(
   return { kind: 'complex', typeName: code, model };
 }
 
-/** Fills `byPath` (the root model and one model per backbone element) from a snapshot. */
+/** Fills the root model, and a model per backbone element below it, from a snapshot. */
 function buildModels(sd: StructureDefinition, root: ComplexModel): void {
   const elements = sd.snapshot.element;
   const rootPath = elements[0].path;

@@ -4,6 +4,7 @@
  * result is the same for every instance and can be computed once instead of per element, which
  * keeps fhirpath off the hot path.
  */
+import { tokenize, type Token } from './fhirpathTokens.ts';
 
 /** Functions whose arguments are evaluated once per item of their input, never on an empty input. */
 const PER_ITEM_FUNCTIONS = new Set(['where', 'select', 'all', 'exists', 'repeat', 'aggregate', 'trace']);
@@ -12,55 +13,6 @@ const TYPE_FUNCTIONS = new Set(['is', 'as', 'ofType']);
 const KEYWORDS = new Set(['and', 'or', 'xor', 'implies', 'in', 'contains', 'div', 'mod', 'true', 'false']);
 /** Environment variables that do not depend on the instance. */
 const CONSTANT_VARIABLES = new Set(['ucum']);
-
-type Token = { kind: 'name' | 'variable' | 'special' | 'literal' | 'symbol'; text: string };
-
-function tokenize(expression: string): Token[] | undefined {
-  const tokens: Token[] = [];
-  let i = 0;
-  const readWhile = (test: (c: string) => boolean) => {
-    const start = i;
-    while (i < expression.length && test(expression[i])) i++;
-    return expression.slice(start, i);
-  };
-  const isNameChar = (c: string) => /[A-Za-z0-9_]/.test(c);
-  const readQuoted = (quote: string) => {
-    const start = ++i;
-    while (i < expression.length && expression[i] !== quote) i += expression[i] === '\\' ? 2 : 1;
-    if (i >= expression.length) return undefined;
-    return expression.slice(start, i++);
-  };
-  while (i < expression.length) {
-    const c = expression[i];
-    if (/\s/.test(c)) i++;
-    else if (c === "'") {
-      if (readQuoted("'") === undefined) return undefined;
-      tokens.push({ kind: 'literal', text: "'" });
-    } else if (c === '`') {
-      const name = readQuoted('`');
-      if (name === undefined) return undefined;
-      tokens.push({ kind: 'name', text: name });
-    } else if (/[A-Za-z_]/.test(c)) tokens.push({ kind: 'name', text: readWhile(isNameChar) });
-    else if (/[0-9]/.test(c)) tokens.push({ kind: 'literal', text: readWhile((d) => /[0-9.]/.test(d)) });
-    else if (c === '@') tokens.push({ kind: 'literal', text: readWhile((d) => /[@0-9T:.+\-Z]/.test(d)) });
-    else if (c === '%') {
-      i++;
-      const name =
-        expression[i] === '`' || expression[i] === "'" ? readQuoted(expression[i]) : readWhile(isNameChar);
-      if (name === undefined) return undefined;
-      tokens.push({ kind: 'variable', text: name });
-    } else if (c === '$') {
-      i++;
-      tokens.push({ kind: 'special', text: readWhile(isNameChar) });
-    } else if (c === '/' && (expression[i + 1] === '/' || expression[i + 1] === '*')) {
-      return undefined; // comments: too rare in the specification to be worth handling
-    } else {
-      tokens.push({ kind: 'symbol', text: c });
-      i++;
-    }
-  }
-  return tokens;
-}
 
 /**
  * The names of the context's children that the expression starts its paths from, or undefined when
@@ -122,11 +74,46 @@ export function leadingNames(expression: string): string[] | undefined {
       expectTypeName = true;
       continue;
     }
-    if (afterDot || !inContext) continue;
+    if (afterDot || !inContext || KEYWORDS.has(token.text)) continue;
     if (isCall) return undefined;
-    if (KEYWORDS.has(token.text)) continue;
     if (/^[A-Z]/.test(token.text)) return undefined;
     names.add(token.text);
   }
   return [...names];
+}
+
+const isEmptyTest = (t: Token[], name: string) =>
+  t.length === 5 &&
+  t[0].kind === 'name' &&
+  t[1].text === '.' &&
+  t[2].text === name &&
+  t[3].text === '(' &&
+  t[4].text === ')';
+
+/**
+ * Children whose absence alone makes the expression true: `x` in `x.empty() or ...` and in
+ * `x.exists() implies ...`, the most common shapes of an invariant. Lets an element skip
+ * fhirpath when it lacks the child that the invariant is about.
+ */
+export function absenceGuards(expression: string): string[] {
+  const tokens = tokenize(expression);
+  if (!tokens) return [];
+  // Split at the top-level operators of the lowest precedences: implies, then or/xor.
+  const terms: Token[][] = [[]];
+  const operators: string[] = [];
+  let depth = 0;
+  for (const token of tokens) {
+    if (token.kind === 'symbol' && token.text === '(') depth++;
+    if (token.kind === 'symbol' && token.text === ')') depth--;
+    const isOperator = depth === 0 && token.kind === 'name' && ['implies', 'or', 'xor'].includes(token.text);
+    if (isOperator && terms[terms.length - 1].length > 0) {
+      operators.push(token.text);
+      terms.push([]);
+    } else terms[terms.length - 1].push(token);
+  }
+  if (operators.length === 1 && operators[0] === 'implies') {
+    return isEmptyTest(terms[0], 'exists') ? [terms[0][0].text] : [];
+  }
+  if (operators.some((o) => o !== 'or')) return [];
+  return terms.filter((t) => isEmptyTest(t, 'empty')).map((t) => t[0].text);
 }

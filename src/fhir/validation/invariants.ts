@@ -1,12 +1,14 @@
 /**
- * The invariants (StructureDefinition `constraint`s) of an element, ready to evaluate. The hottest
- * few are implemented natively (nativeInvariants.ts); the rest are FHIRPath expressions run by the
- * `fhirpath` package, compiled on first use. An expression that fhirpath
- * cannot evaluate counts as "not checked", never as a violation.
+ * The invariants (StructureDefinition `constraint`s) of an element, ready to evaluate, in the
+ * cheapest way that gives FHIRPath's answer: a few hot ones natively (nativeInvariants.ts), pure
+ * existence logic as a presence test (existenceLogic.ts), and the rest with the `fhirpath` package,
+ * compiled on first use and skipped when the children they read are absent (invariantScope.ts).
+ * An expression that fhirpath cannot evaluate counts as "not checked", never as a violation.
  */
 import fhirpath from 'fhirpath';
 import r4model from 'fhirpath/fhir-context/r4';
-import { leadingNames } from './invariantScope.ts';
+import { compileExistenceLogic } from './existenceLogic.ts';
+import { absenceGuards, leadingNames } from './invariantScope.ts';
 import { NATIVE_INVARIANTS } from './nativeInvariants.ts';
 import type { Constraint } from './structureDefinitions.ts';
 
@@ -51,11 +53,20 @@ function outcome(result: unknown): boolean | undefined {
   return result[0];
 }
 
+/** Whether `node` has any of `properties`; iterates the node's own keys since it has few. */
+function hasAny(node: Json, properties: Set<string>): boolean {
+  for (const property in node) if (properties.has(property)) return true;
+  return false;
+}
+
 function fhirpathCheck(expression: string, basePath: string, childProperties: ChildProperties): Check {
   let evaluate: Evaluator | undefined;
-  // The properties whose absence makes the result constant, and that constant.
-  let gate: string[] | null | undefined;
+  // Properties whose absence makes the result constant, and that constant.
+  let gate: Set<string> | undefined;
   let whenAbsent: boolean | undefined;
+  // Properties any one of whose absence makes the result true.
+  let guards: Set<string>[] = [];
+  let prepared = false;
 
   const run = (node: unknown, env: InvariantEnv): boolean | undefined => {
     try {
@@ -66,35 +77,44 @@ function fhirpathCheck(expression: string, basePath: string, childProperties: Ch
     }
   };
 
-  const prepare = () => {
-    gate = null;
-    const names = leadingNames(expression);
-    if (!names) return;
-    const properties: string[] = [];
+  const propertiesOf = (names: string[]): Set<string> | undefined => {
+    const properties = new Set<string>();
     for (const name of names) {
       const props = childProperties(name);
-      if (!props) return;
-      properties.push(...props);
+      if (!props) return undefined;
+      for (const p of props) properties.add(p);
     }
-    gate = properties;
-    whenAbsent = run({}, { resource: {}, rootResource: {} });
+    return properties;
+  };
+
+  const prepare = () => {
+    prepared = true;
+    const names = leadingNames(expression);
+    gate = names && propertiesOf(names);
+    if (gate) whenAbsent = run({}, { resource: {}, rootResource: {} });
+    guards = absenceGuards(expression)
+      .map((name) => propertiesOf([name]))
+      .filter((p): p is Set<string> => p !== undefined);
   };
 
   return (node, env) => {
-    if (gate === undefined) prepare();
-    if (gate && isObject(node)) {
-      let present = false;
-      for (const property of gate) {
-        if (node[property] !== undefined) {
-          present = true;
-          break;
-        }
-      }
-      if (!present) return whenAbsent;
+    if (!prepared) prepare();
+    if (isObject(node)) {
+      if (gate && !hasAny(node, gate)) return whenAbsent;
+      for (const guard of guards) if (!hasAny(node, guard)) return true;
     }
     return run(node, env);
   };
 }
+
+/**
+ * R4 expressions that fhirpath.js reads differently from the specification's intent. que-7's
+ * `answer is Boolean` names System.Boolean, which a FHIR boolean is not to fhirpath.js, so every
+ * valid `exists` condition would fail; R5 corrected it to `answer is boolean`.
+ */
+const CORRECTED_EXPRESSIONS: Record<string, string> = {
+  "operator = 'exists' implies (answer is Boolean)": "operator = 'exists' implies (answer is boolean)",
+};
 
 /**
  * An invariant of the element at `basePath` (a type name like `Period`, or an element path like
@@ -105,8 +125,19 @@ export function compileInvariant(
   basePath: string,
   childProperties: ChildProperties,
 ): Invariant | undefined {
-  const { key, expression } = constraint;
-  if (NATIVE_IN_WALKER.has(key) || !expression) return undefined;
-  const holds = NATIVE_INVARIANTS[key] ?? fhirpathCheck(expression, basePath, childProperties);
+  const { key } = constraint;
+  if (NATIVE_IN_WALKER.has(key) || !constraint.expression) return undefined;
+  const expression = CORRECTED_EXPRESSIONS[constraint.expression] ?? constraint.expression;
+  // Chosen on first use: the element models that childProperties reads are complete by then.
+  let check: Check | undefined = NATIVE_INVARIANTS[key];
+  const holds: Check = (node, env) => {
+    if (!check) {
+      const presence = compileExistenceLogic(expression, childProperties);
+      check = presence
+        ? (n) => (isObject(n) ? presence(n) : undefined)
+        : fhirpathCheck(expression, basePath, childProperties);
+    }
+    return check(node, env);
+  };
   return { key, severity: constraint.severity, human: constraint.human, expression, holds };
 }

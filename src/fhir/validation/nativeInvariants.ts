@@ -1,8 +1,9 @@
 /**
- * Hand-written equivalents of the invariants that sit on the most common elements (every Extension,
- * Reference, Period and Quantity, every resource with contained resources, every Observation).
- * fhirpath needs 4-15 µs per evaluation, and these run several times per resource; the rest of
- * the invariants stay with fhirpath. Each one answers true, false, or undefined when FHIRPath
+ * Hand-written equivalents of the invariants on the most common elements that are more than
+ * existence logic (existenceLogic.ts): every Reference and Period, every resource with contained
+ * resources, every Observation, every Bundle and its entries. fhirpath needs 4-50 µs per evaluation
+ * (bdl-7 is quadratic in the number of entries) and these run several times per resource; the other
+ * invariants stay with fhirpath. Each one answers true, false, or undefined when FHIRPath
  * itself would not decide (dates of different precision), which counts as "holds".
  * validation.test.ts checks them against fhirpath on sample values.
  */
@@ -10,19 +11,21 @@
 type Json = Record<string, unknown>;
 export type NativeCheck = (node: unknown, env: { resource: Json; rootResource: Json }) => boolean | undefined;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 /** FHIRPath's exists(): a value, or just the id/extensions of a primitive (`_code`). */
 const has = (node: Json, name: string) => node[name] !== undefined || node[`_${name}`] !== undefined;
 const hasChoice = (node: Json, base: string) =>
   Object.keys(node).some((k) => (k.startsWith(base) || k.startsWith(`_${base}`)) && k !== base);
-const list = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const list = (value: unknown): unknown[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 const objects = (value: unknown): Json[] => list(value).filter(isObject);
 
 /**
  * -1, 0 or 1 as FHIRPath compares two date/dateTime strings; undefined when it cannot tell: one
  * has a time and the other not, or one is a prefix of the other (2020 vs 2020-05).
  */
-export function compareDateTimes(a: string, b: string): number | undefined {
+function compareDateTimes(a: string, b: string): number | undefined {
   const aHasTime = a.includes('T');
   if (aHasTime !== b.includes('T')) return undefined;
   if (aHasTime) {
@@ -57,10 +60,14 @@ function collectStrings(value: unknown, into: Set<string>, depth = 0): void {
   }
 }
 
-export const NATIVE_INVARIANTS: Record<string, NativeCheck> = {
-  // extension.exists() != value.exists()
-  'ext-1': (node) => !isObject(node) || (node.extension !== undefined) !== hasChoice(node, 'value'),
+/** Every entry has `part` exactly when the Bundle is of one of `types`. */
+function entriesAgree(bundle: unknown, part: string, types: string[]): boolean {
+  if (!isObject(bundle)) return true;
+  const expected = types.includes(bundle.type as string);
+  return objects(bundle.entry).every((entry) => (entry[part] !== undefined) === expected);
+}
 
+export const NATIVE_INVARIANTS: Record<string, NativeCheck> = {
   // reference.startsWith('#').not() or (reference.substring(1) in %rootResource.contained.id)
   // A bare "#" refers to the container itself, which R4 explicitly allows.
   'ref-1': (node, env) => {
@@ -76,9 +83,6 @@ export const NATIVE_INVARIANTS: Record<string, NativeCheck> = {
     const order = compareDateTimes(node.start, node.end);
     return order === undefined ? undefined : order <= 0;
   },
-
-  // code.empty() or system.exists()
-  'qty-3': (node) => !isObject(node) || !has(node, 'code') || has(node, 'system'),
 
   // contained.contained.empty()
   'dom-2': (node) => !isObject(node) || objects(node.contained).every((r) => r.contained === undefined),
@@ -101,21 +105,48 @@ export const NATIVE_INVARIANTS: Record<string, NativeCheck> = {
   // contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()
   'dom-4': (node) =>
     !isObject(node) ||
-    objects(node.contained).every((r) => objects(r.meta).every((m) => !has(m, 'versionId') && !has(m, 'lastUpdated'))),
+    objects(node.contained).every((r) =>
+      objects(r.meta).every((m) => !has(m, 'versionId') && !has(m, 'lastUpdated')),
+    ),
 
   // contained.meta.security.empty()
   'dom-5': (node) =>
-    !isObject(node) || objects(node.contained).every((r) => objects(r.meta).every((m) => m.security === undefined)),
+    !isObject(node) ||
+    objects(node.contained).every((r) => objects(r.meta).every((m) => m.security === undefined)),
 
-  // dataAbsentReason.empty() or value.empty()
-  'obs-6': (node) => !isObject(node) || node.dataAbsentReason === undefined || !hasChoice(node, 'value'),
+  // entry.all(request.exists() = (%resource.type = 'batch' or ... 'transaction' or ... 'history'))
+  'bdl-3': (node) => entriesAgree(node, 'request', ['batch', 'transaction', 'history']),
+
+  // entry.all(response.exists() = (%resource.type = 'batch-response' or ... 'history'))
+  'bdl-4': (node) => entriesAgree(node, 'response', ['batch-response', 'transaction-response', 'history']),
+
+  // fullUrl.exists() implies fullUrl.contains('/_history/').not()
+  'bdl-8': (node) =>
+    !isObject(node) || typeof node.fullUrl !== 'string' || !node.fullUrl.includes('/_history/'),
+
+  // (type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()
+  // fhirpath's isDistinct() compares every pair: seconds for a Bundle of thousands of entries.
+  'bdl-7': (node) => {
+    if (!isObject(node) || node.type === 'history') return true;
+    const seen = new Set<string>();
+    for (const entry of objects(node.entry)) {
+      if (typeof entry.fullUrl !== 'string') continue;
+      const versionId = (objects((entry.resource as Json | undefined)?.meta)[0]?.versionId as string) ?? '';
+      const key = `${entry.fullUrl}|${versionId}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+    }
+    return true;
+  },
 
   // value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()
   'obs-7': (node, env) => {
     if (!isObject(node) || !hasChoice(node, 'value') || node.component === undefined) return true;
     const codings = objects((env.resource.code as Json | undefined)?.coding);
     return objects(node.component).every((c) =>
-      objects((c.code as Json | undefined)?.coding).every((coding) => !codings.some((o) => jsonEqual(o, coding))),
+      objects((c.code as Json | undefined)?.coding).every(
+        (coding) => !codings.some((o) => jsonEqual(o, coding)),
+      ),
     );
   },
 };

@@ -117,7 +117,7 @@ function build(sd: StructureDefinition): PrimitiveType {
   const range = INTEGER_RANGES[name];
   const hasCalendarDay = name === 'date' || name === 'dateTime' || name === 'instant';
   const invalid = (value: unknown, why?: string) =>
-    `${JSON.stringify(value).slice(0, 80)} is not a valid ${name}${why ? ` (${why})` : ''}; expected ${FORMAT_HINTS[name] ?? `a FHIR ${name}`}`;
+    `${JSON.stringify(typeof value === 'string' ? value.slice(0, 80) : value)} is not a valid ${name}${why ? ` (${why})` : ''}; expected ${FORMAT_HINTS[name] ?? `a FHIR ${name}`}`;
 
   const check = (value: string | number | boolean): string | undefined => {
     if (typeof value === 'number') {

@@ -28,9 +28,10 @@ const isObject = (value: unknown): value is Json =>
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'absent';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  return `a ${typeof value} (${JSON.stringify(value).slice(0, 60)})`;
+  return `a ${typeof value} (${JSON.stringify(typeof value === 'string' ? value.slice(0, 60) : value)})`;
 }
 
 function location(walk: Walk, extra?: string): string {
@@ -278,9 +279,10 @@ function checkObject(walk: Walk, model: ComplexModel, node: Json, depth: number,
   let choicesSeen: ElementRule['choice'][] | undefined;
   // for-in rather than Object.keys: no array per object, and FHIR JSON objects are plain.
   for (const key in node) {
+    const value = node[key];
+    if (value === undefined) continue; // not JSON, but JavaScript callers leave such keys
     empty = false;
     if (key === 'resourceType' && model.isResource) continue;
-    const value = node[key];
     let rule = model.elements.get(key);
     const isExtension = !rule && key.charCodeAt(0) === 95; // '_'
     if (isExtension) {
@@ -327,7 +329,7 @@ function checkObject(walk: Walk, model: ComplexModel, node: Json, depth: number,
       report(
         walk,
         'required',
-        `${at} is required (${required.definition} has minimum cardinality ${required.min}) but missing`,
+        `${at} is missing; ${required.definition} is required (min ${required.min})`,
         at,
       );
     }
