@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { jsonFiles, readJson, sharedDataOrSkip, unpackShared } from '../../test/sharedData.ts';
@@ -109,6 +109,38 @@ test('a transaction Bundle with one invalid entry is rejected whole: nothing of 
     assert.ok(readFileSync(join(folder.path, 'half.json')).length > 0);
   } finally {
     folder.remove();
+    await temp.cleanup();
+  }
+});
+
+test('the Bulk NDJSON export imports; its conditional references resolve to the stored practitioners', async (t) => {
+  if (!sharedDataOrSkip(t, 'bulk-ndjson-10-patients.tar.gz')) return;
+  const dir = join(unpackShared('bulk-ndjson-10-patients.tar.gz'), 'bulk-ndjson-10-patients');
+  const expected: Record<string, number> = {};
+  const npiToId = new Map<string, string>();
+  for (const file of readdirSync(dir).filter((f) => /^[A-Z]\w+\.\d+\.ndjson$/.test(f))) {
+    for (const line of readFileSync(join(dir, file), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())) {
+      const resource = JSON.parse(line);
+      expected[resource.resourceType] = (expected[resource.resourceType] ?? 0) + 1;
+      if (resource.resourceType === 'Practitioner') npiToId.set(resource.identifier[0].value, resource.id);
+    }
+  }
+  const temp = createTempStore();
+  try {
+    const report = await importPaths(temp.store, [dir]);
+    const realRejections = report.rejected.filter((r) => !r.source.startsWith('log.ndjson'));
+    assert.deepEqual(realRejections, []);
+    assert.equal(report.unresolvedReferences, 0);
+    assert.deepEqual(await temp.store.countByType(), expected);
+    // An encounter's `Practitioner?identifier=...|NPI` now points at the practitioner with that NPI.
+    const line = readFileSync(join(dir, 'Encounter.000.ndjson'), 'utf8').split('\n')[0]!;
+    const source = JSON.parse(line);
+    const npi = /us-npi\|(\d+)/.exec(source.participant[0].individual.reference)![1]!;
+    const stored = await temp.store.read('Encounter', source.id);
+    assert.equal((stored as any).participant[0].individual.reference, `Practitioner/${npiToId.get(npi)}`);
+  } finally {
     await temp.cleanup();
   }
 });
