@@ -15,7 +15,8 @@ import type {
 } from './searchRequest.ts';
 import { getSearchParameter } from './searchParameters.ts';
 import { dateRange } from './dateRange.ts';
-import { INDEXED_PARAM_TYPES } from './searchRequest.ts';
+import { INDEXED_PARAM_TYPES, type IncludeSpec } from './searchRequest.ts';
+import { parseElements, parseSummary, type Subsetting } from './subsetting.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
@@ -24,20 +25,17 @@ const PREFIXES = new Set<Prefix>(['eq', 'ne', 'lt', 'gt', 'le', 'ge', 'sa', 'eb'
 /** Result parameters that shape the response rather than select resources. */
 const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_format', '_pretty', '_type']);
 /** Parameters accepted and deliberately ignored until the search-engine issue implements them. */
-const NOT_YET_SUPPORTED = new Set([
-  '_summary',
-  '_elements',
-  '_include',
-  '_revinclude',
-  '_contained',
-  '_containedType',
-]);
+const NOT_YET_SUPPORTED = new Set(['_contained', '_containedType']);
 const INDEXED = INDEXED_PARAM_TYPES;
 
 export interface ParsedSearch {
   request: SearchRequest;
   /** Parameters that were not used (lenient handling); strict handling throws instead. */
   ignored: string[];
+  /** `_include` and `_revinclude`, in the order given. */
+  includes: IncludeSpec[];
+  /** `_summary` and `_elements`. */
+  subsetting: Subsetting;
 }
 
 export interface ParseOptions {
@@ -58,6 +56,8 @@ export function parseSearch(
     total: 'accurate',
   };
   const ignored: string[] = [];
+  const includes: IncludeSpec[] = [];
+  const subsetting: Subsetting = {};
   const ignore = (name: string, why: string) => {
     if (options.strict) throw badRequest(`Search parameter ${name} ${why}.`, 'not-supported');
     ignored.push(name);
@@ -66,6 +66,21 @@ export function parseSearch(
     const [code, modifier] = splitOnce(rawName, ':');
     if (RESULT_PARAMS.has(code)) {
       applyResultParam(request, code, rawValue, types);
+      continue;
+    }
+    if (code === '_include' || code === '_revinclude') {
+      if (modifier !== undefined && modifier !== 'iterate' && modifier !== 'recurse')
+        ignore(rawName, 'takes only the :iterate modifier');
+      else includes.push(parseInclude(rawName, rawValue, code === '_revinclude', modifier !== undefined));
+      continue;
+    }
+    if (code === '_summary') {
+      subsetting.summary = parseSummary(rawValue);
+      if (subsetting.summary === 'count') request.total = 'accurate';
+      continue;
+    }
+    if (code === '_elements') {
+      subsetting.elements = parseElements(rawValue);
       continue;
     }
     if (NOT_YET_SUPPORTED.has(code)) {
@@ -101,7 +116,24 @@ export function parseSearch(
     if (criterion) request.criteria.push(criterion);
     else ignore(rawName, `does not support the modifier :${modifier}`);
   }
-  return { request, ignored };
+  if (subsetting.summary === 'count') request.count = 0;
+  return { request, ignored, includes, subsetting };
+}
+
+/** `Type:param[:TargetType]`, or `*` for every reference parameter. */
+function parseInclude(name: string, value: string, reverse: boolean, iterate: boolean): IncludeSpec {
+  if (value === '*') return { sourceType: '*', code: '*', reverse, iterate };
+  const [sourceType, code, targetType] = value.split(':');
+  const definition = sourceType && code ? getSearchParameter(sourceType, code) : undefined;
+  if (!definition || definition.type !== 'reference') {
+    throw badRequest(
+      `${name}=${value.slice(0, 100)}: expected Type:parameter with a reference parameter of that type, e.g. Observation:subject.`,
+    );
+  }
+  if (targetType !== undefined && !definition.targets.includes(targetType)) {
+    throw badRequest(`${name}=${value.slice(0, 100)}: ${sourceType}.${code} cannot point to ${targetType}.`);
+  }
+  return { sourceType: sourceType!, code: code!, targetType, reverse, iterate };
 }
 
 function applyResultParam(request: SearchRequest, code: string, value: string, types: string[]): void {

@@ -70,3 +70,14 @@ export interface SearchRequest {
   offset: number;
   total: 'none' | 'accurate';
 }
+
+/** `_include=Observation:subject:Patient` (forward) or `_revinclude=Observation:subject` (reverse). */
+export interface IncludeSpec {
+  /** The type holding the reference (`*` with code `*`: every reference parameter). */
+  sourceType: string;
+  code: string;
+  targetType?: string;
+  reverse: boolean;
+  /** `:iterate`: apply to included resources too. */
+  iterate: boolean;
+}

@@ -1,6 +1,7 @@
 /** Building searchset and history Bundles, with their paging links. */
 import { operationOutcome } from '../fhir/outcome.ts';
-import type { SearchRequest } from '../fhir/searchRequest.ts';
+import type { ParsedSearch } from '../fhir/searchQuery.ts';
+import { subset } from '../fhir/subsetting.ts';
 import type { Resource } from '../fhir/types.ts';
 import type { HistoryPage, SearchResult } from '../store/index.ts';
 import type { FhirContext } from './fhirExchange.ts';
@@ -30,18 +31,21 @@ export function searchBundle(
   ctx: FhirContext,
   path: string,
   query: [string, string][],
-  request: SearchRequest,
+  { request, ignored, subsetting }: ParsedSearch,
   result: SearchResult,
-  ignored: string[],
+  included: Resource[],
 ): Resource {
   const more =
     result.total !== undefined
       ? request.offset + result.resources.length < result.total
       : result.resources.length === request.count;
-  const entry: unknown[] = result.resources.map((r) => ({
+  const entry: unknown[] = [
+    ...result.resources.map((r) => ({ r, mode: 'match' })),
+    ...included.map((r) => ({ r, mode: 'include' })),
+  ].map(({ r, mode }) => ({
     fullUrl: `${ctx.baseUrl}/${r.resourceType}/${r.id}`,
-    resource: r,
-    search: { mode: 'match' },
+    resource: subset(r, subsetting),
+    search: { mode },
   }));
   if (ignored.length > 0) {
     entry.push({

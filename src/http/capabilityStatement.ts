@@ -43,6 +43,12 @@ export function capabilityStatement(): Resource {
           conditionalCreate: true,
           conditionalUpdate: true,
           conditionalDelete: 'single',
+          searchInclude: [
+            '*',
+            ...searchParametersFor(type)
+              .filter((p) => p.type === 'reference')
+              .map((p) => `${type}:${p.code}`),
+          ],
           searchParam: searchParametersFor(type)
             .filter((p) => INDEXED_PARAM_TYPES.has(p.type) || p.code === '_id' || p.code === '_lastUpdated')
             .map((p) => ({ name: p.code, definition: p.url, type: p.type })),

@@ -9,6 +9,8 @@ import type { Resource } from '../fhir/types.ts';
 import { isKnownResourceType, validateResource } from '../fhir/validation/index.ts';
 import { findByCondition, type StoreOperations } from '../store/index.ts';
 import { historyBundle, searchBundle } from './bundles.ts';
+import { findIncludes } from './includes.ts';
+import { parseElements, parseSummary, subset, type Subsetting } from '../fhir/subsetting.ts';
 import {
   resourceResponse,
   versionFromEtag,
@@ -75,7 +77,12 @@ export async function read(
   if (req.ifNoneMatch && resource.meta?.versionId === versionFromEtag(req.ifNoneMatch)) {
     return { status: 304 };
   }
-  return resourceResponse(200, resource, ctx);
+  const subsetting: Subsetting = {};
+  for (const [name, value] of req.query) {
+    if (name === '_summary') subsetting.summary = parseSummary(value);
+    if (name === '_elements') subsetting.elements = parseElements(value);
+  }
+  return resourceResponse(200, subset(resource, subsetting), ctx);
 }
 
 export async function vread(
@@ -169,9 +176,10 @@ export async function search(
   path: string,
   req: FhirRequest,
 ): Promise<FhirResponse> {
-  const { request, ignored } = parseSearch(types, req.query, { strict: req.strict });
-  const result = await ops.search(request);
-  return { status: 200, resource: searchBundle(ctx, path, req.query, request, result, ignored) };
+  const parsed = parseSearch(types, req.query, { strict: req.strict });
+  const result = await ops.search(parsed.request);
+  const included = await findIncludes(ops, result.resources, parsed.includes);
+  return { status: 200, resource: searchBundle(ctx, path, req.query, parsed, result, included) };
 }
 
 export async function history(

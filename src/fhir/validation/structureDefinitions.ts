@@ -34,6 +34,8 @@ export interface ElementDefinition {
   maxLength?: number;
   constraint?: Constraint[];
   binding?: { strength: string; valueSet?: string };
+  /** Part of the summary view (`_summary=true`). */
+  isSummary?: boolean;
 }
 
 export interface StructureDefinition {

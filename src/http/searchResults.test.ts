@@ -1,0 +1,123 @@
+/** What a search returns besides its matches: _include, _revinclude (:iterate), _summary and _elements. */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createTempStore, type TempStore } from '../../test/testStore.ts';
+import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+
+let temp: TempStore;
+let server: TestServer;
+const SUBSETTED = (r: any) => r.meta?.tag?.some((t: any) => t.code === 'SUBSETTED');
+
+before(async () => {
+  temp = createTempStore();
+  server = await startServer(temp.store);
+  const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
+  await put({ resourceType: 'Organization', id: 'org-1', name: 'Clinic' });
+  await put({ resourceType: 'Practitioner', id: 'doc-1', name: [{ family: 'Reyes' }] });
+  await put({
+    resourceType: 'Patient',
+    id: 'pat-1',
+    name: [{ family: 'Includeson', given: ['Ida'] }],
+    gender: 'female',
+    birthDate: '1970-01-01',
+    text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Ida Includeson</div>' },
+    generalPractitioner: [{ reference: 'Practitioner/doc-1' }],
+    managingOrganization: { reference: 'Organization/org-1' },
+    maritalStatus: { text: 'married' },
+  });
+  for (const [id, code] of [
+    ['c-1', '38341003'],
+    ['c-2', '44054006'],
+  ]) {
+    await put({
+      resourceType: 'Condition',
+      id,
+      subject: { reference: 'Patient/pat-1' },
+      code: { coding: [{ system: 'http://snomed.info/sct', code }] },
+    });
+  }
+  await put({
+    resourceType: 'Encounter',
+    id: 'enc-1',
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    subject: { reference: 'Patient/pat-1' },
+    participant: [{ individual: { reference: 'Practitioner/doc-1' } }],
+  });
+});
+after(async () => {
+  await server.close();
+  await temp.cleanup();
+});
+
+const byMode = (bundle: any, mode: string) =>
+  bundle.entry
+    .filter((e: any) => e.search.mode === mode)
+    .map((e: any) => `${e.resource.resourceType}/${e.resource.id}`)
+    .sort();
+
+test('_include adds the referenced patient once, as include', async () => {
+  const res = await fhirFetch(`${server.base}/Condition?_include=Condition:subject`);
+  assert.deepEqual(byMode(res.body, 'match'), ['Condition/c-1', 'Condition/c-2']);
+  assert.deepEqual(byMode(res.body, 'include'), ['Patient/pat-1']);
+  assert.equal(res.body.total, 2, 'includes do not count toward the total');
+});
+
+test('_include with a target type, and the * wildcard', async () => {
+  const typed = await fhirFetch(`${server.base}/Encounter?_include=Encounter:participant:Practitioner`);
+  assert.deepEqual(byMode(typed.body, 'include'), ['Practitioner/doc-1']);
+  const wrongType = await fhirFetch(`${server.base}/Encounter?_include=Encounter:subject:Practitioner`);
+  assert.equal(wrongType.status, 400);
+  const all = await fhirFetch(`${server.base}/Patient?_id=pat-1&_include=*`);
+  assert.deepEqual(byMode(all.body, 'include'), ['Organization/org-1', 'Practitioner/doc-1']);
+});
+
+test('_revinclude adds what refers to the matches; :iterate follows on from the included resources', async () => {
+  const rev = await fhirFetch(`${server.base}/Patient?_id=pat-1&_revinclude=Condition:subject`);
+  assert.deepEqual(byMode(rev.body, 'include'), ['Condition/c-1', 'Condition/c-2']);
+  const flat = await fhirFetch(
+    `${server.base}/Condition?_id=c-1&_include=Condition:subject&_include=Patient:general-practitioner`,
+  );
+  assert.deepEqual(
+    byMode(flat.body, 'include'),
+    ['Patient/pat-1'],
+    'without :iterate the second hop is not taken',
+  );
+  const iterate = await fhirFetch(
+    `${server.base}/Condition?_id=c-1&_include=Condition:subject&_include:iterate=Patient:general-practitioner`,
+  );
+  assert.deepEqual(byMode(iterate.body, 'include'), ['Patient/pat-1', 'Practitioner/doc-1']);
+  const bad = await fhirFetch(`${server.base}/Condition?_include=Condition:nonsense`);
+  assert.equal(bad.status, 400);
+});
+
+test('_summary=true keeps the summary elements and tags the resource SUBSETTED', async () => {
+  const res = await fhirFetch(`${server.base}/Patient?_id=pat-1&_summary=true`);
+  const patient = res.body.entry[0].resource;
+  assert.ok(SUBSETTED(patient));
+  assert.deepEqual(patient.name, [{ family: 'Includeson', given: ['Ida'] }]);
+  assert.equal(patient.birthDate, '1970-01-01');
+  assert.equal(patient.text, undefined, 'narrative is not in the summary');
+  assert.equal(patient.maritalStatus, undefined, 'maritalStatus is not a summary element');
+  const full = await fhirFetch(`${server.base}/Patient/pat-1`);
+  assert.ok(!SUBSETTED(full.body), 'a plain read is whole');
+  assert.ok(full.body.maritalStatus);
+});
+
+test('_summary=count, data and text; _elements', async () => {
+  const count = await fhirFetch(`${server.base}/Condition?_summary=count`);
+  assert.equal(count.body.total, 2);
+  assert.deepEqual(count.body.entry, []);
+  const data = await fhirFetch(`${server.base}/Patient/pat-1?_summary=data`);
+  assert.equal(data.body.text, undefined);
+  assert.equal(data.body.maritalStatus.text, 'married');
+  const text = await fhirFetch(`${server.base}/Patient/pat-1?_summary=text`);
+  assert.ok(text.body.text.div.includes('Ida'));
+  assert.equal(text.body.name, undefined);
+  const elements = await fhirFetch(`${server.base}/Patient?_id=pat-1&_elements=birthDate,gender`);
+  const p = elements.body.entry[0].resource;
+  assert.deepEqual(Object.keys(p).sort(), ['birthDate', 'gender', 'id', 'meta', 'resourceType']);
+  assert.ok(SUBSETTED(p));
+  const bad = await fhirFetch(`${server.base}/Patient?_summary=maybe`);
+  assert.equal(bad.status, 400);
+});
