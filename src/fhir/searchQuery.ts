@@ -87,37 +87,62 @@ export function parseSearch(
       ignore(rawName, 'is not supported yet');
       continue;
     }
-    if (code === '_id') {
-      request.criteria.push({ kind: 'id', ids: splitValues(rawValue).map(unescape) });
-      continue;
-    }
-    if (code === '_lastUpdated') {
-      request.criteria.push({
-        kind: 'lastUpdated',
-        values: splitValues(rawValue).map((v) => parseDate(rawName, v)),
-      });
-      continue;
-    }
-    const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
-    const paramType = definitions[0]?.type;
-    if (!paramType || !INDEXED.has(paramType) || definitions.some((d) => d.type !== paramType)) {
-      ignore(rawName, `is not known for ${types.length === 1 ? types[0] : 'these types'}`);
-      continue;
-    }
-    const targets = [...new Set(definitions.flatMap((d) => d.targets))];
-    const criterion = parseCriterion(
-      rawName,
-      code,
-      modifier,
-      paramType as IndexedParamType,
-      rawValue,
-      targets,
-    );
-    if (criterion) request.criteria.push(criterion);
-    else ignore(rawName, `does not support the modifier :${modifier}`);
+    const criterion = parseFilter(types, rawName, rawValue);
+    if (typeof criterion === 'string') ignore(rawName, criterion);
+    else request.criteria.push(criterion);
   }
   if (subsetting.summary === 'count') request.count = 0;
   return { request, ignored, includes, subsetting };
+}
+
+/**
+ * One filter on the given types: a plain parameter, a chain (`subject:Patient.name=x`, several levels
+ * deep) or a reverse chain (`_has:Observation:patient:code=x`, nestable). A string says why the
+ * parameter was not understood.
+ */
+function parseFilter(types: string[], name: string, value: string): Criterion | string {
+  if (name.startsWith('_has:')) {
+    const [, sourceType, code, ...rest] = name.split(':');
+    const definition = sourceType && code ? getSearchParameter(sourceType, code) : undefined;
+    if (!definition || definition.type !== 'reference' || rest.length === 0) {
+      return 'must read _has:Type:reference-parameter:parameter, with a reference parameter of that type';
+    }
+    if (!types.some((t) => definition.targets.includes(t)))
+      return `cannot apply: ${sourceType}.${code} never points to ${types.join(', ')}`;
+    const inner = parseFilter([sourceType], rest.join(':'), value);
+    return typeof inner === 'string' ? inner : { kind: 'has', sourceType, code, criterion: inner };
+  }
+  const dot = name.indexOf('.');
+  if (dot > 0) {
+    const [code, modifier] = splitOnce(name.slice(0, dot), ':');
+    const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
+    if (definitions.length === 0 || definitions.some((d) => d.type !== 'reference'))
+      return `cannot be chained: ${code} is not a reference parameter`;
+    const rest = name.slice(dot + 1);
+    const innerCode = splitOnce(rest.split('.')[0]!, ':')[0];
+    const candidates = modifier ? [modifier] : [...new Set(definitions.flatMap((d) => d.targets))];
+    const targetTypes = candidates.filter(
+      (t) => innerCode === '_id' || innerCode === '_lastUpdated' || getSearchParameter(t, innerCode),
+    );
+    if (targetTypes.length === 0)
+      return `cannot be chained: no type that ${code} points to has the parameter ${innerCode}`;
+    const inner = parseFilter(targetTypes, rest, value);
+    return typeof inner === 'string' ? inner : { kind: 'chain', code, targetTypes, criterion: inner };
+  }
+  const [code, modifier] = splitOnce(name, ':');
+  if (code === '_id') return { kind: 'id', ids: splitValues(value).map(unescape) };
+  if (code === '_lastUpdated')
+    return { kind: 'lastUpdated', values: splitValues(value).map((v) => parseDate(name, v)) };
+  const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
+  const paramType = definitions[0]?.type;
+  if (!paramType || !INDEXED.has(paramType) || definitions.some((d) => d.type !== paramType)) {
+    return `is not known for ${types.length === 1 ? types[0] : 'these types'}`;
+  }
+  const targets = [...new Set(definitions.flatMap((d) => d.targets))];
+  return (
+    parseCriterion(name, code, modifier, paramType as IndexedParamType, value, targets) ??
+    `does not support the modifier :${modifier}`
+  );
 }
 
 /** `Type:param[:TargetType]`, or `*` for every reference parameter. */

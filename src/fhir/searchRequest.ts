@@ -39,7 +39,11 @@ export type Criterion =
   | { kind: 'reference'; code: string; values: string[] }
   | { kind: 'number' | 'quantity'; code: string; values: NumberValue[] }
   | { kind: 'uri'; code: string; modifier?: 'below' | 'above'; values: string[] }
-  | { kind: 'missing'; code: string; paramType: IndexedParamType; missing: boolean };
+  | { kind: 'missing'; code: string; paramType: IndexedParamType; missing: boolean }
+  /** `subject:Patient.name=x`: the reference points to a resource of the target types that meets `criterion`. */
+  | { kind: 'chain'; code: string; targetTypes: string[]; criterion: Criterion }
+  /** `_has:Observation:patient:code=x`: some `sourceType` resource whose `code` points here meets `criterion`. */
+  | { kind: 'has'; sourceType: string; code: string; criterion: Criterion };
 
 export type IndexedParamType = 'string' | 'token' | 'date' | 'reference' | 'number' | 'quantity' | 'uri';
 

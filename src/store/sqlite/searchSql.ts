@@ -65,15 +65,38 @@ export class SearchSqlBuilder {
     return pids.map(() => '?').join(', ');
   }
 
-  private criterion(c: Criterion, types: string[], params: unknown[]): string {
+  /**
+   * One criterion on the resource rows named `alias` (`r` at the top; chains and `_has` nest their own),
+   * whose types are `types`.
+   */
+  private criterion(c: Criterion, types: string[], params: unknown[], alias = 'r'): string {
+    const r = alias;
     switch (c.kind) {
       case 'id':
         params.push(...c.ids);
-        return `r.id IN (${c.ids.map(() => '?').join(', ')})`;
+        return `${r}.id IN (${c.ids.map(() => '?').join(', ')})`;
       case 'lastUpdated':
-        return anyOf(c.values.map((v) => dateMatch('r.last_updated', 'r.last_updated', v, params)));
+        return anyOf(c.values.map((v) => dateMatch(`${r}.last_updated`, `${r}.last_updated`, v, params)));
+      case 'chain': {
+        // The reference's key (`Type/id`) is one of the target resources that meet the inner criterion.
+        const pidList = this.pidList(c.code, types, params);
+        const t = nextAlias(alias);
+        params.push(...c.targetTypes);
+        const targets =
+          `SELECT ${t}.type || '/' || ${t}.id FROM resource ${t} WHERE ${t}.type IN (${c.targetTypes.map(() => '?').join(', ')}) ` +
+          `AND ${t}.deleted = 0 AND ${this.criterion(c.criterion, c.targetTypes, params, t)}`;
+        return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE x.pid IN (${pidList}) AND x.ref IN (${targets}))`;
+      }
+      case 'has': {
+        // Some resource of the source type that meets the inner criterion refers to this one.
+        const pidList = this.pidList(c.code, [c.sourceType], params);
+        const s = nextAlias(alias);
+        params.push(c.sourceType);
+        const sources = `SELECT ${s}.rid FROM resource ${s} WHERE ${s}.type = ? AND ${s}.deleted = 0 AND ${this.criterion(c.criterion, [c.sourceType], params, s)}`;
+        return `(${r}.type || '/' || ${r}.id) IN (SELECT x.ref FROM idx_reference x WHERE x.pid IN (${pidList}) AND x.rid IN (${sources}))`;
+      }
       case 'missing': {
-        const having = `r.rid IN (SELECT x.rid FROM ${TABLE_OF[c.paramType]} x WHERE x.pid IN (${this.pidList(c.code, types, params)}))`;
+        const having = `${r}.rid IN (SELECT x.rid FROM ${TABLE_OF[c.paramType]} x WHERE x.pid IN (${this.pidList(c.code, types, params)}))`;
         return c.missing ? `NOT ${having}` : having;
       }
       case 'token': {
@@ -94,18 +117,19 @@ export class SearchSqlBuilder {
           }
           return parts.length ? parts.join(' AND ') : '1';
         });
-        const matching = `r.rid IN (SELECT x.rid FROM idx_token x WHERE x.pid IN (${pidList}) AND ${anyOf(options)})`;
+        const matching = `${r}.rid IN (SELECT x.rid FROM idx_token x WHERE x.pid IN (${pidList}) AND ${anyOf(options)})`;
         return c.modifier === 'not' ? `NOT ${matching}` : matching;
       }
       default:
-        return this.valueCriterion(c, types, params);
+        return this.valueCriterion(c, types, params, alias);
     }
   }
 
   private valueCriterion(
-    c: Exclude<Criterion, { kind: 'id' | 'lastUpdated' | 'missing' | 'token' }>,
+    c: Exclude<Criterion, { kind: 'id' | 'lastUpdated' | 'missing' | 'token' | 'chain' | 'has' }>,
     types: string[],
     params: unknown[],
+    alias: string,
   ): string {
     const pidList = this.pidList(c.code, types, params);
     let options: string[];
@@ -151,7 +175,7 @@ export class SearchSqlBuilder {
         });
         break;
     }
-    return `r.rid IN (SELECT x.rid FROM ${TABLE_OF[c.kind]} x WHERE x.pid IN (${pidList}) AND ${anyOf(options)})`;
+    return `${alias}.rid IN (SELECT x.rid FROM ${TABLE_OF[c.kind]} x WHERE x.pid IN (${pidList}) AND ${anyOf(options)})`;
   }
 
   private orderBy(sort: SortKey[], types: string[], params: unknown[]): string {
@@ -176,6 +200,11 @@ export class SearchSqlBuilder {
     // The row id breaks ties, so that pages never overlap or skip.
     return [...keys.filter(Boolean), 'r.rid ASC'].join(', ');
   }
+}
+
+/** Aliases for nested resource rows: r, then r1, r2, ... */
+function nextAlias(alias: string): string {
+  return `r${Number(alias.slice(1) || 0) + 1}`;
 }
 
 function anyOf(options: string[]): string {

@@ -1,0 +1,101 @@
+/** Chained parameters (several levels) and reverse chaining with _has (nested), over real HTTP. */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createTempStore, type TempStore } from '../../test/testStore.ts';
+import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+
+let temp: TempStore;
+let server: TestServer;
+
+before(async () => {
+  temp = createTempStore();
+  server = await startServer(temp.store);
+  const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
+  await put({ resourceType: 'Organization', id: 'north', name: 'North Clinic' });
+  await put({ resourceType: 'Organization', id: 'south', name: 'South Clinic' });
+  await put({
+    resourceType: 'Patient',
+    id: 'ann',
+    name: [{ family: 'Ames' }],
+    managingOrganization: { reference: 'Organization/north' },
+  });
+  await put({
+    resourceType: 'Patient',
+    id: 'bob',
+    name: [{ family: 'Boyd' }],
+    managingOrganization: { reference: 'Organization/south' },
+  });
+  await put({ resourceType: 'Location', id: 'loc', name: 'Ames Satellite' });
+  const obs = (id: string, subject: string, code: string) => ({
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code }] },
+    subject: { reference: subject },
+  });
+  await put(obs('o1', 'Patient/ann', '4548-4'));
+  await put(obs('o2', 'Patient/bob', '4548-4'));
+  await put(obs('o3', 'Patient/bob', '2345-7'));
+  await put(obs('o4', 'Location/loc', '4548-4'));
+  await put({
+    resourceType: 'DiagnosticReport',
+    id: 'dr1',
+    status: 'final',
+    code: { text: 'panel' },
+    subject: { reference: 'Patient/bob' },
+    result: [{ reference: 'Observation/o3' }],
+  });
+});
+after(async () => {
+  await server.close();
+  await temp.cleanup();
+});
+
+const ids = async (path: string, init?: Parameters<typeof fhirFetch>[1]) => {
+  const res = await fhirFetch(`${server.base}/${path}`, init);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body.entry
+    .filter((e: any) => e.search.mode === 'match')
+    .map((e: any) => e.resource.id)
+    .sort();
+};
+
+test('one-level chains, with and without a type modifier', async () => {
+  assert.deepEqual(await ids('Observation?subject:Patient.name=ames'), ['o1']);
+  assert.deepEqual(await ids('Observation?patient.family=boyd'), ['o2', 'o3']);
+  // Without a type, every target type that has the parameter is searched: the Location named Ames too.
+  assert.deepEqual(await ids('Observation?subject.name=ames'), ['o1', 'o4']);
+  assert.deepEqual(await ids('Observation?subject:Patient.name=ames&code=4548-4'), ['o1']);
+});
+
+test('two-level chains', async () => {
+  assert.deepEqual(await ids('Observation?subject:Patient.organization.name=south'), ['o2', 'o3']);
+  assert.deepEqual(await ids('DiagnosticReport?result.subject:Patient.organization.name=south'), ['dr1']);
+  assert.deepEqual(await ids('Observation?subject:Patient.organization.name=nowhere'), []);
+});
+
+test('_has, and _has nested in _has', async () => {
+  assert.deepEqual(await ids('Patient?_has:Observation:patient:code=2345-7'), ['bob']);
+  assert.deepEqual(await ids('Patient?_has:Observation:patient:code=4548-4'), ['ann', 'bob']);
+  assert.deepEqual(await ids('Patient?_has:Observation:subject:_has:DiagnosticReport:result:status=final'), [
+    'bob',
+  ]);
+  assert.deepEqual(await ids('Organization?_has:Patient:organization:_has:Observation:patient:code=2345-7'), [
+    'south',
+  ]);
+});
+
+test('malformed chains are refused clearly under strict handling', async () => {
+  const notReference = await fhirFetch(`${server.base}/Observation?status.name=x`, {
+    headers: { prefer: 'handling=strict' },
+  });
+  assert.equal(notReference.status, 400);
+  assert.match(notReference.body.issue[0].diagnostics, /not a reference parameter/);
+  const badHas = await fhirFetch(`${server.base}/Patient?_has:Observation:code=1`, {
+    headers: { prefer: 'handling=strict' },
+  });
+  assert.equal(badHas.status, 400);
+  assert.match(badHas.body.issue[0].diagnostics, /_has:Type:reference-parameter:parameter/);
+  const injection = await ids(`Observation?subject:Patient.name=${encodeURIComponent("' OR 1=1 --")}`);
+  assert.deepEqual(injection, []);
+});
