@@ -1,8 +1,13 @@
-/** Worker thread: reads and prepares import files (parse, ids, references, validation, index values). */
+/**
+ * Worker thread: reads and prepares import files (parse, ids, references, validation, index values,
+ * serialization). A prepared file goes back serialized in a transferred buffer: the main thread keeps
+ * it outside its JavaScript heap until its turn to be written (see `importer.ts`).
+ */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { serialize } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
-import { prepareJsonFile, prepareNdjson } from './prepareUnits.ts';
+import { prepareJsonFile, prepareNdjson, type PreparedFile } from './prepareUnits.ts';
 
 export interface WorkerTask {
   seq: number;
@@ -10,16 +15,23 @@ export interface WorkerTask {
   format: 'json' | 'ndjson';
 }
 
+export interface WorkerResult {
+  seq: number;
+  /** The PreparedFile, serialized with `v8.serialize`. */
+  prepared: ArrayBuffer;
+}
+
 parentPort!.on('message', (task: WorkerTask) => {
+  let prepared: PreparedFile;
   try {
     const text = readFileSync(task.file, 'utf8');
     const name = basename(task.file);
-    const prepared = task.format === 'ndjson' ? prepareNdjson(name, text) : prepareJsonFile(name, text);
-    parentPort!.postMessage({ seq: task.seq, prepared });
+    prepared = task.format === 'ndjson' ? prepareNdjson(name, text) : prepareJsonFile(name, text);
   } catch (error) {
-    parentPort!.postMessage({
-      seq: task.seq,
-      prepared: { units: [], rejected: [{ source: task.file, reason: (error as Error).message }] },
-    });
+    prepared = { units: [], rejected: [{ source: task.file, reason: (error as Error).message }] };
   }
+  const bytes = serialize(prepared);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const result: WorkerResult = { seq: task.seq, prepared: buffer };
+  parentPort!.postMessage(result, [buffer]);
 });

@@ -2,29 +2,31 @@
  * Turns the content of one import file into units: groups of writes that must land together (a
  * transaction Bundle is one unit; each entry of a batch or collection, and each NDJSON line, is its own).
  * Pure and synchronous, so it runs in worker threads: it assigns stable ids, rewrites references between
- * entries, validates, and extracts index values, leaving only the database writes to the main thread.
+ * entries, validates, extracts index values and serializes each resource as the store keeps it, leaving
+ * only the database writes to the main thread.
  */
 import { createHash } from 'node:crypto';
 import { extractIndexEntries } from '../fhir/indexExtraction.ts';
-import type { IndexEntry, Resource } from '../fhir/types.ts';
+import type { Resource } from '../fhir/types.ts';
 import { validateResource } from '../fhir/validation/index.ts';
+import { toIndexRows } from '../store/sqlite/indexWriter.ts';
+import type { SerializedWrite } from '../store/sqlite/resourceTables.ts';
+import { unstampedJson } from '../store/sqlite/storedJson.ts';
 
-export interface PreparedWrite {
-  kind: 'put' | 'delete';
-  resourceType: string;
-  id: string;
-  resource?: Resource;
-  /** Absent when the resource still holds conditional references for the main thread to resolve. */
-  index?: IndexEntry[];
-  /** Shared reference data identified by identifier: the first stored copy is kept. */
-  keepExisting?: boolean;
-}
+/**
+ * A write ready for the store: a put carries the resource's JSON (`json`) and its index rows (`rows`).
+ * Shared reference data identified by identifier has `keepExisting`: the first stored copy is kept.
+ */
+export type PreparedWrite = SerializedWrite;
 
 export interface ImportUnit {
   /** Where it came from, for reports: `file.json entry 3`, `Patient.ndjson line 12`. */
   source: string;
   writes: PreparedWrite[];
-  /** Conditional references (`Practitioner?identifier=...`) that need a lookup in the store. */
+  /**
+   * Conditional references (`Practitioner?identifier=...`) that need a lookup in the store: the main
+   * thread resolves them, then rewrites and indexes the unit's resources again.
+   */
   conditionalReferences: string[];
 }
 
@@ -60,11 +62,12 @@ export function prepareJsonFile(name: string, text: string): PreparedFile {
   if (type === 'transaction') return prepareTransaction(name, json);
   if (type === 'batch' || type === 'collection' || type === 'searchset') {
     const entries = Array.isArray(json.entry) ? (json.entry as BundleEntry[]) : [];
-    const data = entries.filter(
-      (entry) => entry.request?.method !== 'GET' && entry.request?.method !== 'HEAD',
-    );
     return collect(
-      data.map((entry, i) => prepareEntryAlone(`${name} entry ${entries.indexOf(entry)}`, entry)),
+      entries.flatMap((entry, i) =>
+        entry.request?.method === 'GET' || entry.request?.method === 'HEAD'
+          ? []
+          : [prepareEntryAlone(`${name} entry ${i}`, entry)],
+      ),
     );
   }
   // document, message, history...: the Bundle is itself the record to keep.
@@ -128,20 +131,12 @@ function prepareTransaction(name: string, bundle: Resource): PreparedFile {
       if (p.type && p.id) writes.push({ kind: 'delete', resourceType: p.type, id: p.id });
       else problems.push(`entry ${p.i}: DELETE needs a url of the form Type/id`);
     } else {
-      const resource = {
-        ...(rewriteReferences(p.resource!, references, conditional) as Resource),
-        id: p.id!,
-      };
+      const resource = p.resource!;
+      rewriteReferences(resource, references, conditional);
+      resource.id = p.id!;
       const error = validationError(resource);
       if (error) problems.push(`entry ${p.i} (${p.type}): ${error}`);
-      else
-        writes.push({
-          kind: 'put',
-          resourceType: p.type!,
-          id: p.id!,
-          resource,
-          keepExisting: isSharedData(resource),
-        });
+      else writes.push(preparedPut(resource));
     }
   }
   if (problems.length > 0) {
@@ -155,8 +150,6 @@ function prepareTransaction(name: string, bundle: Resource): PreparedFile {
       ],
     };
   }
-  if (conditional.length === 0)
-    for (const w of writes) if (w.resource) w.index = extractIndexEntries(w.resource);
   return { units: [{ source: name, writes, conditionalReferences: conditional }], rejected: [] };
 }
 
@@ -174,26 +167,25 @@ function prepareEntryAlone(source: string, entry: BundleEntry): ImportUnit | Rej
   return prepareResource(source, resource, entry.fullUrl);
 }
 
-function prepareResource(source: string, input: Resource, fullUrl?: string): ImportUnit | Rejection {
+function prepareResource(source: string, resource: Resource, fullUrl?: string): ImportUnit | Rejection {
   const conditional: string[] = [];
-  const resource = rewriteReferences(input, new Map(), conditional) as Resource;
+  rewriteReferences(resource, new Map(), conditional);
   if (resource.id === undefined || !ID_PATTERN.test(String(resource.id)))
     resource.id = assignedId(resource, fullUrl);
   const error = validationError(resource);
   if (error) return { source, reason: error };
+  return { source, writes: [preparedPut(resource)], conditionalReferences: conditional };
+}
+
+/** A valid resource with its final id, serialized and indexed for the store. */
+export function preparedPut(resource: Resource): PreparedWrite {
   return {
-    source,
-    writes: [
-      {
-        kind: 'put',
-        resourceType: resource.resourceType,
-        id: resource.id,
-        resource,
-        index: conditional.length === 0 ? extractIndexEntries(resource) : undefined,
-        keepExisting: isSharedData(resource),
-      },
-    ],
-    conditionalReferences: conditional,
+    kind: 'put',
+    resourceType: resource.resourceType,
+    id: resource.id!,
+    json: unstampedJson(resource),
+    rows: toIndexRows(extractIndexEntries(resource)),
+    keepExisting: isSharedData(resource),
   };
 }
 
@@ -224,20 +216,26 @@ function stableId(text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-function rewriteReferences(value: unknown, references: Map<string, string>, conditional: string[]): unknown {
-  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, references, conditional));
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) {
-    if (key === 'reference' && typeof child === 'string') {
-      const mapped = references.get(child);
-      if (!mapped && CONDITIONAL_REFERENCE.test(child)) conditional.push(child);
-      out[key] = mapped ?? child;
-    } else {
-      out[key] = rewriteReferences(child, references, conditional);
+/**
+ * Rewrites, in place, references to other entries (by their fullUrl) to `Type/id`, and collects the
+ * conditional references. The parsed file is not used for anything else, so no copy is needed.
+ */
+function rewriteReferences(value: unknown, references: Map<string, string>, conditional: string[]): void {
+  if (Array.isArray(value)) {
+    for (const item of value) rewriteReferences(item, references, conditional);
+  } else if (typeof value === 'object' && value !== null) {
+    const object = value as Record<string, unknown>;
+    for (const key in object) {
+      const child = object[key];
+      if (key === 'reference' && typeof child === 'string') {
+        const mapped = references.get(child);
+        if (mapped) object[key] = mapped;
+        else if (CONDITIONAL_REFERENCE.test(child)) conditional.push(child);
+      } else if (typeof child === 'object') {
+        rewriteReferences(child, references, conditional);
+      }
     }
   }
-  return out;
 }
 
 function validationError(resource: Resource): string | undefined {

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 export interface ImportSource {
   file: string;
   format: 'json' | 'ndjson';
+  bytes: number;
 }
 
 /** Referenced by everything else; NDJSON exports refer to them by conditional references. */
@@ -23,8 +24,8 @@ export function findSources(paths: string[]): { sources: ImportSource[]; problem
     }
     if (stats.isDirectory()) {
       for (const name of readdirSync(path).sort()) visit(join(path, name), false);
-    } else if (/\.ndjson$/i.test(path)) sources.push({ file: path, format: 'ndjson' });
-    else if (/\.json$/i.test(path)) sources.push({ file: path, format: 'json' });
+    } else if (/\.ndjson$/i.test(path)) sources.push({ file: path, format: 'ndjson', bytes: stats.size });
+    else if (/\.json$/i.test(path)) sources.push({ file: path, format: 'json', bytes: stats.size });
     else if (explicit) problems.push(`${path}: not a .json or .ndjson file`);
   };
   for (const path of paths) visit(path, true);

@@ -1,81 +1,106 @@
-/** Writes and removes the search-index rows of one resource version. */
+/**
+ * Search-index rows: computed from a resource's index values (in import workers, or by the store), then
+ * written and removed per resource version.
+ */
 import type { IndexEntry } from '../../fhir/types.ts';
 import { normalizeForSearch } from '../normalize.ts';
 import type { Connection } from './connection.ts';
 import { INDEX_TABLES } from './schema.ts';
 import type { SearchParamIds } from './searchParamIds.ts';
 
+/**
+ * The index rows of one resource, flattened into one array so that it crosses from a worker thread
+ * cheaply: for each row, its table (an index into INDEX_TABLES), its search parameter code, then the
+ * values of the table's VALUE_COLUMNS. `rid` and `pid` are added by the writer.
+ */
+export type IndexRows = (string | number | null)[];
+
+/** The columns of each index table after `rid` and `pid`, in INDEX_TABLES order. */
+const VALUE_COLUMNS: readonly (readonly string[])[] = [
+  ['value', 'norm'], // idx_string
+  ['system', 'code', 'text'], // idx_token
+  ['start', 'end'], // idx_date
+  ['ref', 'target_type', 'target_id'], // idx_reference
+  ['value'], // idx_number
+  ['value', 'system', 'code', 'unit'], // idx_quantity
+  ['value'], // idx_uri
+];
+const [STRING, TOKEN, DATE, REFERENCE, NUMBER, QUANTITY, URI] = [0, 1, 2, 3, 4, 5, 6];
+
 /** `_id` and `_lastUpdated` live on the resource row itself. */
 const COLUMN_PARAMS = new Set(['_id', '_lastUpdated']);
 
+export function toIndexRows(entries: IndexEntry[]): IndexRows {
+  const rows: IndexRows = [];
+  for (const { param, values } of entries) {
+    if (COLUMN_PARAMS.has(param)) continue;
+    for (const v of values) {
+      switch (v.kind) {
+        case 'string':
+          rows.push(STRING, param, v.value, normalizeForSearch(v.value));
+          break;
+        case 'token':
+          rows.push(TOKEN, param, v.system ?? '', v.code ?? '', v.text ? normalizeForSearch(v.text) : '');
+          break;
+        case 'date':
+          rows.push(DATE, param, v.start, v.end);
+          break;
+        case 'reference':
+          rows.push(REFERENCE, param, referenceKey(v), v.targetType ?? null, v.targetId ?? null);
+          break;
+        case 'number':
+          rows.push(NUMBER, param, v.value);
+          break;
+        case 'quantity':
+          rows.push(QUANTITY, param, v.value, v.system ?? '', v.code ?? '', v.unit ?? '');
+          break;
+        case 'uri':
+          rows.push(URI, param, v.value);
+          break;
+      }
+    }
+  }
+  return rows;
+}
+
 export class IndexWriter {
   private readonly removeRows;
-  private readonly insertString;
-  private readonly insertToken;
-  private readonly insertDate;
-  private readonly insertReference;
-  private readonly insertNumber;
-  private readonly insertQuantity;
-  private readonly insertUri;
+  private readonly insertRow;
 
   constructor(
     db: Connection,
     private readonly pids: SearchParamIds,
   ) {
     this.removeRows = INDEX_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE rid = ?`));
-    const insert = (table: string, columns: string[]) =>
-      db.prepare(
+    this.insertRow = INDEX_TABLES.map((table, i) => {
+      const columns = ['rid', 'pid', ...VALUE_COLUMNS[i]!];
+      return db.prepare(
         `INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
       );
-    this.insertString = insert('idx_string', ['rid', 'pid', 'value', 'norm']);
-    this.insertToken = insert('idx_token', ['rid', 'pid', 'system', 'code', 'text']);
-    this.insertDate = insert('idx_date', ['rid', 'pid', 'start', 'end']);
-    this.insertReference = insert('idx_reference', ['rid', 'pid', 'ref', 'target_type', 'target_id']);
-    this.insertNumber = insert('idx_number', ['rid', 'pid', 'value']);
-    this.insertQuantity = insert('idx_quantity', ['rid', 'pid', 'value', 'system', 'code', 'unit']);
-    this.insertUri = insert('idx_uri', ['rid', 'pid', 'value']);
+    });
   }
 
   remove(rid: number): void {
     for (const statement of this.removeRows) statement.run(rid);
   }
 
-  write(rid: number, resourceType: string, entries: IndexEntry[]): void {
-    for (const entry of entries) {
-      if (COLUMN_PARAMS.has(entry.param) || entry.values.length === 0) continue;
-      const pid = this.pids.ensure(resourceType, entry.param);
-      for (const v of entry.values) {
-        switch (v.kind) {
-          case 'string':
-            this.insertString.run(rid, pid, v.value, normalizeForSearch(v.value));
-            break;
-          case 'token':
-            this.insertToken.run(
-              rid,
-              pid,
-              v.system ?? '',
-              v.code ?? '',
-              v.text ? normalizeForSearch(v.text) : '',
-            );
-            break;
-          case 'date':
-            this.insertDate.run(rid, pid, v.start, v.end);
-            break;
-          case 'reference':
-            this.insertReference.run(rid, pid, referenceKey(v), v.targetType ?? null, v.targetId ?? null);
-            break;
-          case 'number':
-            this.insertNumber.run(rid, pid, v.value);
-            break;
-          case 'quantity':
-            this.insertQuantity.run(rid, pid, v.value, v.system ?? '', v.code ?? '', v.unit ?? '');
-            break;
-          case 'uri':
-            this.insertUri.run(rid, pid, v.value);
-            break;
-        }
-      }
-    }
+  write(rid: number, resourceType: string, rows: IndexRows): void {
+    forEachIndexRow(rows, (table, param, values) =>
+      this.insertRow[table]!.run(rid, this.pids.ensure(resourceType, param), ...values),
+    );
+  }
+}
+
+/** Each row of `rows`: its table (an index into INDEX_TABLES), parameter code and VALUE_COLUMNS values. */
+export function forEachIndexRow(
+  rows: IndexRows,
+  visit: (table: number, param: string, values: IndexRows) => void,
+): void {
+  for (let i = 0; i < rows.length;) {
+    const table = rows[i] as number;
+    const end = i + 2 + VALUE_COLUMNS[table]!.length;
+    visit(table, rows[i + 1] as string, rows.slice(i + 2, end));
+    i = end;
   }
 }
 

@@ -8,6 +8,7 @@ import { FhirError } from '../../fhir/outcome.ts';
 import type { SearchRequest } from '../../fhir/searchRequest.ts';
 import type { Resource } from '../../fhir/types.ts';
 import type {
+  BatchWriteOutcome,
   DeleteResult,
   HistoryPage,
   HistoryRequest,
@@ -18,9 +19,15 @@ import type {
   WriteResult,
 } from '../types.ts';
 import type { Connection } from './connection.ts';
-import { IndexWriter } from './indexWriter.ts';
+import { IndexWriter, toIndexRows, type IndexRows } from './indexWriter.ts';
 import { SearchParamIds } from './searchParamIds.ts';
 import { SearchSqlBuilder } from './searchSql.ts';
+import { stampJson, stampResource, unstampedJson, unstampJson } from './storedJson.ts';
+
+/** A write of a batch serialized ahead, e.g. by an import worker: JSON as `unstampedJson` gives it. */
+export type SerializedWrite =
+  | { kind: 'put'; resourceType: string; id: string; json: string; rows: IndexRows; keepExisting?: boolean }
+  | { kind: 'delete'; resourceType: string; id: string };
 
 interface CurrentRow {
   rid: number;
@@ -53,8 +60,10 @@ export class ResourceTables {
       current: db.prepare<[string, string], CurrentRow>(
         'SELECT rid, version, vid, deleted FROM resource WHERE type = ? AND id = ?',
       ),
-      insertResource: db.prepare(
-        'INSERT INTO resource (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, 0, ?, ?)',
+      // Writes run in a write transaction, so the next version id cannot be taken by another writer.
+      insertResource: db.prepare<[string, string, number, number], { rid: number; vid: number }>(
+        `INSERT INTO resource (type, id, version, vid, last_updated, deleted)
+         VALUES (?, ?, ?, (SELECT ifnull(max(vid), 0) + 1 FROM resource_version), ?, 0) RETURNING rid, vid`,
       ),
       pointResource: db.prepare(
         'UPDATE resource SET version = ?, vid = ?, last_updated = ?, deleted = ? WHERE rid = ?',
@@ -62,7 +71,14 @@ export class ResourceTables {
       insertVersion: db.prepare(
         'INSERT INTO resource_version (rid, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?)',
       ),
+      insertVersionAs: db.prepare(
+        'INSERT INTO resource_version (vid, rid, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       body: db.prepare<[number], { body: string | null }>('SELECT body FROM resource_version WHERE vid = ?'),
+      // One statement, not two: each is a read transaction of its own, and reads by id are the hot path.
+      currentBody: db.prepare<[string, string], { body: string | null }>(
+        'SELECT v.body FROM resource r JOIN resource_version v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?',
+      ),
       versionBody: db.prepare<[string, string, number], { body: string | null }>(
         'SELECT v.body FROM resource r JOIN resource_version v ON v.rid = r.rid WHERE r.type = ? AND r.id = ? AND v.version = ?',
       ),
@@ -87,19 +103,43 @@ export class ResourceTables {
     if (!current || current.deleted) return { deleted: false };
     const version = current.version + 1;
     const stamp = this.nextStamp();
-    const vid = Number(
-      this.statements.insertVersion.run(current.rid, version, stamp, 'delete', null).lastInsertRowid,
-    );
+    const vid = this.insertVersion(current.rid, version, stamp, 'delete', null);
     this.statements.pointResource.run(version, vid, stamp, 1, current.rid);
     this.indexWriter.remove(current.rid);
     return { deleted: true, versionId: String(version) };
   }
 
-  read(resourceType: string, id: string): Resource {
+  /**
+   * One write of a batch, serialized ahead: puts are stored as updates that skip unchanged content
+   * (or, with `keepExisting`, any existing resource), so that importing the same data twice adds nothing.
+   */
+  writeSerialized(write: SerializedWrite): BatchWriteOutcome {
+    if (write.kind === 'delete')
+      return this.delete(write.resourceType, write.id).deleted ? 'deleted' : 'unchanged';
+    const { resourceType, id, json } = write;
     const current = this.statements.current.get(resourceType, id);
+    if (current && !current.deleted && (write.keepExisting || this.unstampedBody(current) === json))
+      return 'unchanged';
+    const version = (current?.version ?? 0) + 1;
+    const stamp = this.nextStamp();
+    this.storeVersion(
+      current,
+      resourceType,
+      id,
+      version,
+      stamp,
+      'update',
+      stampJson(json, version, stamp),
+      write.rows,
+    );
+    return !current || current.deleted ? 'created' : 'updated';
+  }
+
+  read(resourceType: string, id: string): Resource {
+    const current = this.statements.currentBody.get(resourceType, id);
     if (!current) throw new FhirError(404, `${resourceType}/${id} is not known.`, 'not-found');
-    if (current.deleted) throw new FhirError(410, `${resourceType}/${id} was deleted.`, 'deleted');
-    return JSON.parse(this.statements.body.get(current.vid)!.body!) as Resource;
+    if (current.body === null) throw new FhirError(410, `${resourceType}/${id} was deleted.`, 'deleted');
+    return JSON.parse(current.body) as Resource;
   }
 
   vread(resourceType: string, id: string, versionId: string): Resource {
@@ -158,34 +198,57 @@ export class ResourceTables {
     const id = resource.id!;
     const current = this.statements.current.get(type, id);
     checkVersion(current, options.ifMatchVersion);
+    if ((options.skipIfUnchanged || options.keepExisting) && current && !current.deleted) {
+      const before = this.statements.body.get(current.vid)!.body!;
+      if (options.keepExisting || unstampJson(before) === unstampedJson(resource))
+        return { resource: JSON.parse(before) as Resource, created: false, unchanged: true };
+    }
     const version = (current?.version ?? 0) + 1;
     const stamp = this.nextStamp();
-    const { resourceType: _type, id: _id, meta, ...rest } = resource;
-    const stored: Resource = {
-      resourceType: type,
-      id,
-      meta: { ...meta, versionId: String(version), lastUpdated: new Date(stamp).toISOString() },
-      ...rest,
-    };
-    if ((options.skipIfUnchanged || options.keepExisting) && current && !current.deleted) {
-      const before = JSON.parse(this.statements.body.get(current.vid)!.body!) as Resource;
-      if (options.keepExisting || sameContent(before, stored))
-        return { resource: before, created: false, unchanged: true };
-    }
-    const entries = options.index ?? extractIndexEntries(stored);
+    const stored = stampResource(resource, version, stamp);
+    const rows = toIndexRows(options.index ?? extractIndexEntries(stored));
+    this.storeVersion(current, type, id, version, stamp, method, JSON.stringify(stored), rows);
+    return { resource: stored, created: !current || current.deleted === 1 };
+  }
+
+  /** Appends a version with its body, points the resource at it, and replaces its index rows. */
+  private storeVersion(
+    current: CurrentRow | undefined,
+    type: string,
+    id: string,
+    version: number,
+    stamp: number,
+    method: WriteMethod,
+    body: string,
+    rows: IndexRows,
+  ): void {
     let rid: number;
     if (current) {
       rid = current.rid;
       if (!current.deleted) this.indexWriter.remove(rid);
+      const vid = this.insertVersion(rid, version, stamp, method, body);
+      this.statements.pointResource.run(version, vid, stamp, 0, rid);
     } else {
-      rid = Number(this.statements.insertResource.run(type, id, version, stamp, 0).lastInsertRowid);
+      // A new resource row already points at the version about to be inserted: one write, not two.
+      const created = this.statements.insertResource.get(type, id, version, stamp)!;
+      rid = created.rid;
+      this.statements.insertVersionAs.run(created.vid, rid, version, stamp, method, body);
     }
-    const vid = Number(
-      this.statements.insertVersion.run(rid, version, stamp, method, JSON.stringify(stored)).lastInsertRowid,
-    );
-    this.statements.pointResource.run(version, vid, stamp, 0, rid);
-    this.indexWriter.write(rid, type, entries);
-    return { resource: stored, created: !current || current.deleted === 1 };
+    this.indexWriter.write(rid, type, rows);
+  }
+
+  private insertVersion(
+    rid: number,
+    version: number,
+    stamp: number,
+    method: WriteMethod,
+    body: string | null,
+  ) {
+    return Number(this.statements.insertVersion.run(rid, version, stamp, method, body).lastInsertRowid);
+  }
+
+  private unstampedBody(current: CurrentRow): string {
+    return unstampJson(this.statements.body.get(current.vid)!.body!);
   }
 
   /** Millisecond timestamps that never go backwards within this process, so versions stay in order. */
@@ -205,15 +268,6 @@ function checkVersion(current: CurrentRow | undefined, expected: string | undefi
       'conflict',
     );
   }
-}
-
-/** Equal apart from the version stamps the store sets. */
-function sameContent(a: Resource, b: Resource): boolean {
-  const strip = ({ meta, ...rest }: Resource) => {
-    const { versionId: _v, lastUpdated: _l, ...otherMeta } = meta ?? {};
-    return JSON.stringify({ ...rest, meta: otherMeta });
-  };
-  return strip(a) === strip(b);
 }
 
 function toStoredVersion(row: VersionRow): StoredVersion {
