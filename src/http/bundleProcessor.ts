@@ -249,8 +249,9 @@ async function resolveReference(
 
 function responseEntry(response: FhirResponse): unknown {
   const isOutcome = response.resource?.resourceType === 'OperationOutcome';
+  const resource = response.rawJson !== undefined ? JSON.parse(response.rawJson) : response.resource;
   return {
-    ...(response.resource && !isOutcome ? { resource: response.resource } : {}),
+    ...(resource && !isOutcome ? { resource } : {}),
     response: {
       status: `${response.status}${STATUS_TEXT[response.status] ? ' ' + STATUS_TEXT[response.status] : ''}`,
       ...(response.location ? { location: response.location } : {}),

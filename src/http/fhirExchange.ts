@@ -23,6 +23,8 @@ export interface FhirRequest {
 export interface FhirResponse {
   status: number;
   resource?: Resource | OperationOutcome;
+  /** The resource as stored JSON text, sent as it is (a plain read: no parse and stringify). */
+  rawJson?: string;
   location?: string;
   etag?: string;
   lastModified?: string;

@@ -12,6 +12,7 @@ import { historyBundle, searchBundle } from './bundles.ts';
 import { findIncludes } from './includes.ts';
 import { parseElements, parseSummary, subset, type Subsetting } from '../fhir/subsetting.ts';
 import {
+  etagOf,
   resourceResponse,
   versionFromEtag,
   type FhirContext,
@@ -73,8 +74,8 @@ export async function read(
   id: string,
   req: FhirRequest,
 ): Promise<FhirResponse> {
-  const resource = await ops.read(type, id);
-  if (req.ifNoneMatch && resource.meta?.versionId === versionFromEtag(req.ifNoneMatch)) {
+  const stored = await ops.readJson(type, id);
+  if (req.ifNoneMatch && stored.versionId === versionFromEtag(req.ifNoneMatch)) {
     return { status: 304 };
   }
   const subsetting: Subsetting = {};
@@ -82,7 +83,15 @@ export async function read(
     if (name === '_summary') subsetting.summary = parseSummary(value);
     if (name === '_elements') subsetting.elements = parseElements(value);
   }
-  return resourceResponse(200, subset(resource, subsetting), ctx);
+  if (subsetting.summary !== undefined || subsetting.elements !== undefined) {
+    return resourceResponse(200, subset(JSON.parse(stored.json) as Resource, subsetting), ctx);
+  }
+  return {
+    status: 200,
+    rawJson: stored.json,
+    etag: etagOf(stored.versionId),
+    lastModified: new Date(stored.lastUpdated).toUTCString(),
+  };
 }
 
 export async function vread(

@@ -162,6 +162,12 @@ function send(
   if (response.location) reply.header('Location', response.location);
   if (response.etag) reply.header('ETag', response.etag);
   if (response.lastModified) reply.header('Last-Modified', response.lastModified);
+  if (response.rawJson !== undefined) {
+    const pretty = query.some(([name, value]) => name === '_pretty' && value === 'true');
+    return reply
+      .type(FHIR_JSON)
+      .send(pretty ? JSON.stringify(JSON.parse(response.rawJson), null, 2) : response.rawJson);
+  }
   if (response.resource === undefined) return reply.send();
   const prefer = /return=(minimal|representation|OperationOutcome)/.exec(
     header(request, 'prefer') ?? '',

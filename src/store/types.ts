@@ -17,6 +17,12 @@ export interface StoredVersion {
   resource?: Resource;
 }
 
+export interface StoredJsonText {
+  json: string;
+  versionId: string;
+  lastUpdated: string;
+}
+
 export interface WriteResult {
   /** The resource as stored, with `meta.versionId` and `meta.lastUpdated` set by the store. */
   resource: Resource;
@@ -75,6 +81,8 @@ export interface StoreOperations {
   delete(resourceType: string, id: string, options?: WriteOptions): Promise<DeleteResult>;
   /** The current version; throws 404 when unknown, 410 when deleted. */
   read(resourceType: string, id: string): Promise<Resource>;
+  /** The current version as the stored JSON text, for callers that only pass it on (a plain read). */
+  readJson(resourceType: string, id: string): Promise<StoredJsonText>;
   /** A given version; throws 404 when unknown, 410 when that version is a tombstone. */
   vread(resourceType: string, id: string, versionId: string): Promise<Resource>;
   history(request: HistoryRequest): Promise<HistoryPage>;

@@ -17,6 +17,7 @@ import type {
   WriteMethod,
   WriteOptions,
   WriteResult,
+  StoredJsonText,
 } from '../types.ts';
 import type { Connection } from './connection.ts';
 import { IndexWriter, toIndexRows, type IndexRows } from './indexWriter.ts';
@@ -76,8 +77,11 @@ export class ResourceTables {
       ),
       body: db.prepare<[number], { body: string | null }>('SELECT body FROM resource_version WHERE vid = ?'),
       // One statement, not two: each is a read transaction of its own, and reads by id are the hot path.
-      currentBody: db.prepare<[string, string], { body: string | null }>(
-        'SELECT v.body FROM resource r JOIN resource_version v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?',
+      currentBody: db.prepare<
+        [string, string],
+        { body: string | null; version: number; last_updated: number }
+      >(
+        'SELECT v.body, r.version, r.last_updated FROM resource r JOIN resource_version v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?',
       ),
       versionBody: db.prepare<[string, string, number], { body: string | null }>(
         'SELECT v.body FROM resource r JOIN resource_version v ON v.rid = r.rid WHERE r.type = ? AND r.id = ? AND v.version = ?',
@@ -136,10 +140,18 @@ export class ResourceTables {
   }
 
   read(resourceType: string, id: string): Resource {
+    return JSON.parse(this.readJson(resourceType, id).json) as Resource;
+  }
+
+  readJson(resourceType: string, id: string): StoredJsonText {
     const current = this.statements.currentBody.get(resourceType, id);
     if (!current) throw new FhirError(404, `${resourceType}/${id} is not known.`, 'not-found');
     if (current.body === null) throw new FhirError(410, `${resourceType}/${id} was deleted.`, 'deleted');
-    return JSON.parse(current.body) as Resource;
+    return {
+      json: current.body,
+      versionId: String(current.version),
+      lastUpdated: new Date(current.last_updated).toISOString(),
+    };
   }
 
   vread(resourceType: string, id: string, versionId: string): Resource {

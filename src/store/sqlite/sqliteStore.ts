@@ -62,6 +62,10 @@ export class SqliteStore implements ResourceStore {
     return this.readTables.read(resourceType, id);
   }
 
+  async readJson(resourceType: string, id: string) {
+    return this.readTables.readJson(resourceType, id);
+  }
+
   async vread(resourceType: string, id: string, versionId: string) {
     return this.readTables.vread(resourceType, id, versionId);
   }
@@ -102,6 +106,7 @@ export class SqliteStore implements ResourceStore {
         update: async (r, o) => tables.update(r, o),
         delete: async (t, id, o) => tables.delete(t, id, o),
         read: async (t, id) => tables.read(t, id),
+        readJson: async (t, id) => tables.readJson(t, id),
         vread: async (t, id, v) => tables.vread(t, id, v),
         history: async (request) => tables.history(request),
         search: async (request) => tables.search(request),
