@@ -1,18 +1,35 @@
 /**
- * `npm run bench`: the import benchmark (with the peak memory of the 515-bundle import unless --quick),
- * then the read-by-id benchmark, then a summary of the figures against their baselines and goals.
+ * `npm run bench`: the named benchmarks, or by default the import benchmark (with the peak memory of the
+ * 515-bundle import unless --quick) and the read-by-id benchmark; then a summary of the figures against
+ * their baselines and goals. `search` (a million resources: it builds its store first, about 10 minutes,
+ * then reuses it) runs only when named.
  *
- *   npm run bench [-- --quick]
+ *   npm run bench [-- [ingest] [read] [search] [--quick]]
  */
 import { flags, machine, meetsGoal, printFigure, type Figure } from './common.ts';
 import { runIngest } from './ingest.ts';
 import { runReadById } from './readById.ts';
+import { runSearch } from './search.ts';
+
+const BENCHMARKS: Record<string, (quick: boolean) => Promise<Figure[]>> = {
+  ingest: (quick) => runIngest({ quick, bench515: !quick }),
+  read: (quick) => runReadById({ quick, bench515: false }),
+  search: (quick) => runSearch({ quick, bench515: false }),
+};
+const DEFAULT = ['ingest', 'read'];
 
 const { quick } = flags();
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const unknown = named.filter((name) => !(name in BENCHMARKS));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; there are: ${Object.keys(BENCHMARKS).join(', ')}`);
+  process.exit(1);
+}
 const figures: Figure[] = [];
-figures.push(...(await runIngest({ quick, bench515: !quick })));
-console.log();
-figures.push(...(await runReadById({ quick, bench515: false })));
+for (const [i, name] of (named.length > 0 ? named : DEFAULT).entries()) {
+  if (i > 0) console.log();
+  figures.push(...(await BENCHMARKS[name]!(quick)));
+}
 
 console.log(`\nsummary (${machine()}${quick ? ', --quick' : ''}):`);
 for (const figure of figures.filter((f) => f.goal || f.baseline)) printFigure(figure);

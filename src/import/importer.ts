@@ -122,6 +122,8 @@ export async function importPaths(
   } finally {
     await files.close();
   }
+  // New statistics for the query planner: without them, searches over a large import can pick slow plans.
+  if (writer.written > 0) await store.optimize();
   report.unresolvedReferences = writer.unresolvedReferences;
   report.seconds = (performance.now() - started) / 1000;
   return report;

@@ -110,5 +110,7 @@ export interface ResourceStore extends StoreOperations {
   transaction<T>(work: (tx: StoreOperations) => Promise<T>): Promise<T>;
   /** Resource counts per type, current and not deleted. */
   countByType(): Promise<Record<string, number>>;
+  /** Refreshes the statistics that searches plan with; the importer runs it after a bulk load. */
+  optimize(): Promise<void>;
   close(): Promise<void>;
 }
