@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'web/vendor/**'] },
@@ -22,5 +23,10 @@ export default tseslint.config(
   {
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    // The downtime viewer runs in a browser, inside the downtime file.
+    files: ['src/downtime/viewer/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'script' },
   },
 );

@@ -67,6 +67,45 @@ export async function main(argv: string[]): Promise<void> {
     .option('--port <port>', 'port; 0 picks a free one', '8080')
     .action(async (options) => (await import('./demoCommand.ts')).demoCommand(options));
 
+  const downtime = program
+    .command('downtime')
+    .description('the offline, encrypted downtime copy of the coming clinic days and their charts');
+  downtime
+    .command('export')
+    .description('write a downtime file now (to --out, or to every downtime location)')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--out <file>', 'write this one file (otherwise: every configured downtime location)')
+    .option('--passphrase-file <file>', 'file holding the downtime passphrase (otherwise: the one set up)')
+    .option('--days <n>', 'clinic days to include, today first (default 3)')
+    .option('--census', 'include every active patient, not only the scheduled ones')
+    .option('--include-restricted', 'include charts labelled restricted')
+    .option('--max-size-mb <n>', 'size limit for census mode (default 25)')
+    .action(async (options) => (await import('./downtimeCommand.ts')).downtimeExportCommand(options));
+  downtime
+    .command('setup')
+    .description('set the downtime passphrase, locations and schedule used by serve')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--passphrase-file <file>', 'file holding the (new) downtime passphrase')
+    .option('--location <dir...>', 'folders that receive copies (replaces the list)')
+    .option('--days <n>', 'clinic days per copy, today first (default 3)')
+    .option('--census', 'include every active patient')
+    .option('--no-census', 'only scheduled patients')
+    .option('--include-restricted', 'include charts labelled restricted')
+    .option('--no-include-restricted', 'leave restricted charts out')
+    .option('--stale-after-hours <n>', 'the viewer warns when a copy is older (default 8)')
+    .option('--clinic-hours <start-end>', 'hourly exports in these local hours (default 7-19)')
+    .option('--night-hour <h>', 'the nightly export hour (default 2)')
+    .option('--max-size-mb <n>', 'size limit for census mode (default 25)')
+    .action(async (options) => (await import('./downtimeCommand.ts')).downtimeSetupCommand(options));
+  downtime
+    .command('status')
+    .description('show the downtime settings and the copies at each location')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .action(async (options) => (await import('./downtimeCommand.ts')).downtimeStatusCommand(options));
+
   try {
     await program.parseAsync(argv);
   } catch (error) {
