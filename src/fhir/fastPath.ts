@@ -11,7 +11,7 @@
  */
 import fhirpath from 'fhirpath';
 import type { Evaluator } from './evaluator.ts';
-import { childElements, isRepeating, matchesTypeSpecifier } from './fhirModel.ts';
+import { childElements, isRepeating, isResourceType, matchesTypeSpecifier } from './fhirModel.ts';
 import { referenceTargetType } from './referenceTarget.ts';
 import type { Resource } from './types.ts';
 
@@ -35,9 +35,24 @@ interface Branch {
   get: Getter;
 }
 
+/** Where an expression starts: a resource type, or (for a composite's components) an element's type and model path. */
+interface Root {
+  type: string;
+  path: string;
+}
+
 /** A JSON walk equivalent to `expression` on resources of `resourceType`, or undefined if it needs fhirpath. */
 export function compileFastPath(resourceType: string, expression: string): Evaluator | undefined {
-  const branches = compileBranches(resourceType, expression);
+  return compileFastPathAt({ type: resourceType, path: resourceType }, expression);
+}
+
+/**
+ * The same walk for an expression relative to an element (`value.as(Quantity)` on an
+ * Observation.component): `root` is the element's type and model path, and the evaluator is handed
+ * the element's JSON instead of a resource.
+ */
+export function compileFastPathAt(root: Root, expression: string): Evaluator | undefined {
+  const branches = compileBranches(root, expression);
   if (!branches) return undefined;
   return (resource, visit) => {
     for (const branch of branches) {
@@ -48,39 +63,52 @@ export function compileFastPath(resourceType: string, expression: string): Evalu
 
 /** The FHIR types of the values the compiled walk can yield (one per choice branch), for inspection. */
 export function fastPathValueTypes(resourceType: string, expression: string): string[] | undefined {
-  return compileBranches(resourceType, expression)?.map((branch) => branch.type);
+  return compileBranches({ type: resourceType, path: resourceType }, expression)?.map(
+    (branch) => branch.type,
+  );
 }
 
-function compileBranches(resourceType: string, expression: string): Branch[] | undefined {
+/**
+ * The elements `expression` selects, each union part and choice type as one branch with its type and
+ * model path (what a composite's components are then compiled against).
+ */
+export function compileFastPathElements(
+  resourceType: string,
+  expression: string,
+): { type: string; path: string; get: (resource: Resource) => unknown[] }[] | undefined {
+  return compileBranches({ type: resourceType, path: resourceType }, expression);
+}
+
+function compileBranches(root: Root, expression: string): Branch[] | undefined {
   let ast: AstNode;
   try {
     ast = fhirpath.parse(expression) as AstNode;
   } catch {
     return undefined;
   }
-  return compile(ast, resourceType);
+  return compile(ast, root);
 }
 
-function compile(node: AstNode, resourceType: string): Branch[] | undefined {
+function compile(node: AstNode, root: Root): Branch[] | undefined {
   const children = node.children ?? [];
   switch (node.type) {
     case 'EntireExpression':
     case 'TermExpression':
     case 'ParenthesizedTerm':
-      return children.length === 1 ? compile(children[0], resourceType) : undefined;
+      return children.length === 1 ? compile(children[0], root) : undefined;
     case 'UnionExpression': {
-      const left = compile(children[0], resourceType);
-      const right = left && compile(children[1], resourceType);
+      const left = compile(children[0], root);
+      const right = left && compile(children[1], root);
       return right && [...left, ...right];
     }
     case 'InvocationTerm':
-      return compileRoot(children[0], resourceType);
+      return compileRoot(children[0], root);
     case 'InvocationExpression': {
-      const focus = compile(children[0], resourceType);
+      const focus = compile(children[0], root);
       return focus && invoke(focus, children[1]);
     }
     case 'TypeExpression': {
-      const focus = compile(children[0], resourceType);
+      const focus = compile(children[0], root);
       return node.text === 'as' && focus ? ofType(focus, children[1].text) : undefined;
     }
     default:
@@ -92,11 +120,12 @@ function compile(node: AstNode, resourceType: string): Branch[] | undefined {
  * The start of a path: the leading `Patient` of `Patient.name` (or `Resource` of `Resource.id`) is
  * the resource itself, and a leading element name (`name | alias`) is read from the resource.
  */
-function compileRoot(node: AstNode, resourceType: string): Branch[] | undefined {
+function compileRoot(node: AstNode, start: Root): Branch[] | undefined {
   const name = node.text;
   if (node.type !== 'MemberInvocation' || !name) return undefined;
-  const root: Branch[] = [{ type: resourceType, path: resourceType, get: (resource) => [resource] }];
-  if (name === resourceType || name === 'Resource' || name === 'DomainResource') return root;
+  const root: Branch[] = [{ type: start.type, path: start.path, get: (resource) => [resource] }];
+  if (isResourceType(start.type) && (name === start.type || name === 'Resource' || name === 'DomainResource'))
+    return root;
   return name[0] === name[0].toLowerCase() ? member(root, name) : undefined;
 }
 

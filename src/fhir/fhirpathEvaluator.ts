@@ -13,7 +13,7 @@
  */
 import fhirpath, { type UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import type { Evaluator } from './evaluator.ts';
+import type { Evaluator, Visitor } from './evaluator.ts';
 import { normalizeTypeName } from './fhirModel.ts';
 import { referenceTargetType } from './referenceTarget.ts';
 import { splitUnion } from './searchParameters.ts';
@@ -56,6 +56,46 @@ export function compileFhirpath(expression: string): Evaluator {
   return (resource, visit) => {
     for (const evaluate of parts) {
       const results = evaluate(resource);
+      const types = fhirpath.types(results);
+      for (let i = 0; i < results.length; i++) {
+        visit(normalizeTypeName(types[i]), plainValue(results[i]));
+      }
+    }
+  };
+}
+
+/** The elements `expression` selects, each with its model path (`Observation.component`) and JSON. */
+export function compileFhirpathElements(
+  expression: string,
+): (resource: Resource) => { path: string; value: unknown }[] {
+  const parts = splitUnion(expression).map((part) =>
+    fhirpath.compile(rewriteForFhirpath(part), r4, { resolveInternalTypes: false, userInvocationTable }),
+  );
+  return (resource) =>
+    parts.flatMap((evaluate) =>
+      (evaluate(resource) as { path?: string; data?: unknown }[]).flatMap((node) =>
+        typeof node.path === 'string' ? [{ path: node.path, value: node.data }] : [],
+      ),
+    );
+}
+
+/**
+ * `expression` relative to an element at model path `base` (a composite's component); `%resource` is
+ * the resource the element is in.
+ */
+export function compileFhirpathAt(
+  base: string,
+  expression: string,
+): (element: unknown, resource: Resource, visit: Visitor) => void {
+  const parts = splitUnion(expression).map((part) =>
+    fhirpath.compile({ base, expression: rewriteForFhirpath(part) }, r4, {
+      resolveInternalTypes: false,
+      userInvocationTable,
+    }),
+  );
+  return (element, resource, visit) => {
+    for (const evaluate of parts) {
+      const results = evaluate(element as Resource, { resource });
       const types = fhirpath.types(results);
       for (let i = 0; i < results.length; i++) {
         visit(normalizeTypeName(types[i]), plainValue(results[i]));

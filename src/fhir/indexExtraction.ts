@@ -4,6 +4,7 @@
  * to fhirpath otherwise.
  */
 import type { Evaluator } from './evaluator.ts';
+import { compileComposite, type CompositeEvaluator } from './compositeValues.ts';
 import { compileFastPath } from './fastPath.ts';
 import { compileFhirpath } from './fhirpathEvaluator.ts';
 import { appendIndexValues } from './indexValues.ts';
@@ -18,13 +19,14 @@ interface CompiledParam {
   code: string;
   type: SearchParamType;
   expression: string;
-  evaluate: Evaluator;
+  /** Plain parameters: the compiled expression; composites have `composite` instead. */
+  evaluate?: Evaluator;
+  composite?: CompositeEvaluator;
   /** Whether `evaluate` is a fast-path walk. */
   fast: boolean;
 }
 
-// Composite parameters are built from their components' values by the search engine; special ones
-// (Location `near`) need their own index. Neither is a list of plain values.
+// Special parameters (Location `near`) need their own kind of index; composites are compiled apart.
 const INDEXED_TYPES = INDEXED_PARAM_TYPES;
 
 const plans: Record<ExtractionEngine, Map<string, CompiledParam[]>> = {
@@ -52,7 +54,8 @@ export function fhirpathOnlyParameters(resourceType: string): { code: string; ex
 function paramValues(param: CompiledParam, resource: Resource): IndexValue[] {
   const values: IndexValue[] = [];
   try {
-    param.evaluate(resource, (elementType, value) =>
+    if (param.composite) return param.composite(resource);
+    param.evaluate!(resource, (elementType, value) =>
       appendIndexValues(param.type, elementType, value, values),
     );
   } catch {
@@ -80,6 +83,10 @@ function compileParam(
   engine: ExtractionEngine,
 ): CompiledParam | undefined {
   const { code, type, expression } = def;
+  if (expression !== undefined && type === 'composite') {
+    const composite = compileComposite(resourceType, def, engine);
+    return composite && { code, type, expression, composite, fast: engine === 'fast' };
+  }
   if (expression === undefined || !INDEXED_TYPES.has(type)) return undefined;
   const fast = engine === 'fast' ? compileFastPath(resourceType, expression) : undefined;
   const evaluate = fast ?? compileFhirpath(expression);
@@ -101,8 +108,9 @@ function valueKey(v: IndexValue): string {
   switch (v.kind) {
     case 'string':
     case 'uri':
-    case 'number':
       return `${v.kind}\u0000${v.value}`;
+    case 'number':
+      return `n\u0000${v.value}\u0000${v.high}`;
     case 'token':
       return `t\u0000${v.system ?? '\u0001'}\u0000${v.code ?? '\u0001'}\u0000${v.text ?? '\u0001'}`;
     case 'date':
@@ -110,6 +118,8 @@ function valueKey(v: IndexValue): string {
     case 'reference':
       return `r\u0000${v.reference}`;
     case 'quantity':
-      return `q\u0000${v.value}\u0000${v.system ?? '\u0001'}\u0000${v.code ?? '\u0001'}\u0000${v.unit ?? '\u0001'}`;
+      return `q\u0000${v.value}\u0000${v.high}\u0000${v.system ?? '\u0001'}\u0000${v.code ?? '\u0001'}\u0000${v.unit ?? '\u0001'}`;
+    case 'composite':
+      return `c\u0000${JSON.stringify(v.components)}`;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Turns the FHIR values a search expression selects into index values, by parameter type and
  * element type, following https://hl7.org/fhir/R4/search.html. Values of a type that a parameter
- * type cannot use (a Range for a quantity parameter, an Attachment for a reference) add nothing.
+ * type cannot use (an Attachment for a reference) add nothing.
  */
 import { dateRange, type DateRange, MAX_INSTANT, MIN_INSTANT } from './dateRange.ts';
 import { isResourceType } from './fhirModel.ts';
@@ -28,8 +28,7 @@ export function appendIndexValues(
     case 'reference':
       return appendReference(elementType, value, out);
     case 'number':
-      if (isNumber(value)) out.push({ kind: 'number', value });
-      return;
+      return appendNumber(elementType, value, out);
     case 'quantity':
       return appendQuantity(elementType, value, out);
     case 'uri':
@@ -68,11 +67,7 @@ function appendTokens(elementType: string, value: unknown, out: IndexValue[]): v
       if (isText(value.text)) out.push({ kind: 'token', text: value.text });
       return;
     case 'Identifier':
-      if (isObject(value)) {
-        const type = isObject(value.type) ? value.type : undefined;
-        pushToken(out, value.system, value.value, type?.text);
-      }
-      return;
+      return appendIdentifier(value, out);
     case 'ContactPoint':
       // The token is the number or address itself; ContactPoint.system (phone, email) is no URI.
       if (isObject(value)) pushToken(out, undefined, value.value, undefined);
@@ -83,6 +78,26 @@ function appendTokens(elementType: string, value: unknown, out: IndexValue[]): v
     default:
       // code, string, id, uri...: the value is the code, its system implied by the element.
       pushToken(out, undefined, value, undefined);
+  }
+}
+
+/**
+ * An Identifier is a token (system, value; its type's text as text). With a typed value it is also a
+ * composite of its type's codings and its value, which `:of-type` (`type-system|type-code|value`)
+ * searches: both must hold for the same identifier.
+ */
+function appendIdentifier(identifier: unknown, out: IndexValue[]): void {
+  if (!isObject(identifier)) return;
+  const type = isObject(identifier.type) ? identifier.type : undefined;
+  pushToken(out, identifier.system, identifier.value, type?.text);
+  if (!type || !isText(identifier.value)) return;
+  const typeCodings: IndexValue[] = [];
+  for (const coding of asArray(type.coding)) {
+    if (isObject(coding) && isText(coding.code))
+      pushToken(typeCodings, coding.system, coding.code, undefined);
+  }
+  if (typeCodings.length > 0) {
+    out.push({ kind: 'composite', components: [typeCodings, [{ kind: 'token', code: identifier.value }]] });
   }
 }
 
@@ -134,7 +149,11 @@ function timingRange(timing: Json): DateRange | undefined {
 
 function appendReference(elementType: string, value: unknown, out: IndexValue[]): void {
   if (elementType === 'Reference') {
-    if (isObject(value) && isText(value.reference)) out.push(referenceValue(value.reference));
+    if (!isObject(value)) return;
+    if (isText(value.reference)) out.push(referenceValue(value.reference));
+    // Reference.identifier, as a token of the same parameter, for `:identifier`.
+    if (isObject(value.identifier))
+      pushToken(out, value.identifier.system, value.identifier.value, undefined);
   } else if (elementType === 'canonical' || elementType === 'uri' || elementType === 'url') {
     // A canonical names a resource by its url (and version), not by its id: no target to fill.
     if (isText(value)) out.push({ kind: 'reference', reference: value });
@@ -164,21 +183,77 @@ const quantityTypes = new Set([
   'MoneyQuantity',
 ]);
 
+function appendNumber(elementType: string, value: unknown, out: IndexValue[]): void {
+  if (isNumber(value)) out.push({ kind: 'number', value });
+  else if (elementType === 'Range' && isObject(value)) {
+    const range = rangeOf(value);
+    if (range) out.push({ kind: 'number', value: range.low, high: range.high });
+  }
+}
+
 function appendQuantity(elementType: string, value: unknown, out: IndexValue[]): void {
-  if (!isObject(value) || !isNumber(value.value)) return;
+  if (!isObject(value)) return;
+  if (elementType === 'Range') return appendQuantityRange(value, out);
+  if (elementType === 'SampledData') return appendSampledData(value, out);
+  if (!isNumber(value.value)) return;
   if (quantityTypes.has(elementType)) {
-    const quantity: IndexValue & { kind: 'quantity' } = { kind: 'quantity', value: value.value };
-    if (isText(value.system)) quantity.system = value.system;
-    if (isText(value.code)) quantity.code = value.code;
-    if (isText(value.unit)) quantity.unit = value.unit;
-    out.push(quantity);
+    out.push(withUnits({ kind: 'quantity', value: value.value }, value));
   } else if (elementType === 'Money') {
     const money: IndexValue & { kind: 'quantity' } = { kind: 'quantity', value: value.value };
     if (isText(value.currency))
       Object.assign(money, { system: 'urn:iso:std:iso:4217', code: value.currency });
     out.push(money);
   }
-  // Range and SampledData hold no single value: a quantity row cannot represent them.
+}
+
+/**
+ * A Range is indexed as the range it is, so that prefixes compare ranges as the spec says (`gt5`
+ * matches a range reaching above 5). Its unit is its low end's, else its high end's.
+ */
+function appendQuantityRange(range: Json, out: IndexValue[]): void {
+  const bounds = rangeOf(range);
+  if (!bounds) return;
+  const units = isObject(range.low) && isNumber(range.low.value) ? range.low : (range.high as Json);
+  out.push(withUnits({ kind: 'quantity', value: bounds.low, high: bounds.high }, units));
+}
+
+/** The bounds of a Range; an end without a value is open. Undefined when neither end has one. */
+function rangeOf(range: Json): { low: number; high: number } | undefined {
+  const low = isObject(range.low) && isNumber(range.low.value) ? range.low.value : undefined;
+  const high = isObject(range.high) && isNumber(range.high.value) ? range.high.value : undefined;
+  if (low === undefined && high === undefined) return undefined;
+  return { low: low ?? -Infinity, high: high ?? Infinity };
+}
+
+/**
+ * SampledData (a waveform) is indexed as the range its samples span, in its origin's units: each
+ * sample is origin + factor x data point; `E`, `L` and `U` (error, below and above the detection
+ * limits) are not values.
+ */
+function appendSampledData(sampled: Json, out: IndexValue[]): void {
+  const origin = isObject(sampled.origin) ? sampled.origin : undefined;
+  if (!origin || !isNumber(origin.value) || !isText(sampled.data)) return;
+  const factor = isNumber(sampled.factor) ? sampled.factor : 1;
+  let low = Infinity;
+  let high = -Infinity;
+  for (const point of sampled.data.split(' ')) {
+    const n = point === '' ? NaN : Number(point);
+    if (!Number.isFinite(n)) continue;
+    const sample = origin.value + factor * n;
+    low = Math.min(low, sample);
+    high = Math.max(high, sample);
+  }
+  if (low <= high) out.push(withUnits({ kind: 'quantity', value: low, high }, origin));
+}
+
+function withUnits(
+  quantity: IndexValue & { kind: 'quantity' },
+  source: Json,
+): IndexValue & { kind: 'quantity' } {
+  if (isText(source.system)) quantity.system = source.system;
+  if (isText(source.code)) quantity.code = source.code;
+  if (isText(source.unit)) quantity.unit = source.unit;
+  return quantity;
 }
 
 function isObject(value: unknown): value is Json {

@@ -109,13 +109,23 @@ function definitionFor(
       return {
         code: component?.code,
         type: component?.type,
-        expression: c.expression,
+        expression: COMPONENT_ERRATA[c.definition]?.[c.expression] ?? c.expression,
         definition: c.definition,
       };
     });
   }
   return def;
 }
+
+/**
+ * Component expressions the R4 definitions got wrong, by component definition: DocumentReference
+ * `relationship` gives its reference component (`relatesto`) the expression `code` and its token one
+ * (`relation`) `target`; swapped, as later FHIR versions have them, they index what they name.
+ */
+const COMPONENT_ERRATA: Record<string, Record<string, string>> = {
+  'http://hl7.org/fhir/SearchParameter/DocumentReference-relatesto': { code: 'target' },
+  'http://hl7.org/fhir/SearchParameter/DocumentReference-relation': { target: 'code' },
+};
 
 /**
  * The parts of a union expression that apply to `resourceType`, joined back with `|`; undefined when

@@ -13,9 +13,14 @@ import type {
   SortKey,
   TokenValue,
 } from './searchRequest.ts';
-import { getSearchParameter } from './searchParameters.ts';
+import { getSearchParameter, type SearchParamDef } from './searchParameters.ts';
 import { dateRange } from './dateRange.ts';
-import { INDEXED_PARAM_TYPES, type IncludeSpec } from './searchRequest.ts';
+import {
+  componentCode,
+  INDEXED_PARAM_TYPES,
+  type IncludeSpec,
+  type ValueCriterion,
+} from './searchRequest.ts';
 import { parseElements, parseSummary, type Subsetting } from './subsetting.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -135,6 +140,9 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
     return { kind: 'lastUpdated', values: splitValues(value).map((v) => parseDate(name, v)) };
   const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
   const paramType = definitions[0]?.type;
+  if (paramType === 'composite' && definitions.every((d) => d.type === 'composite')) {
+    return parseComposite(name, code, modifier, definitions[0]!, types, value);
+  }
   if (!paramType || !INDEXED.has(paramType) || definitions.some((d) => d.type !== paramType)) {
     return `is not known for ${types.length === 1 ? types[0] : 'these types'}`;
   }
@@ -218,12 +226,13 @@ function parseCriterion(
       if (modifier !== undefined && modifier !== 'exact' && modifier !== 'contains') return undefined;
       return { kind: 'string', code, modifier, values: values.map(unescape) };
     case 'token':
-      if (modifier !== undefined && modifier !== 'not' && modifier !== 'text') return undefined;
+      if (modifier === 'of-type') return parseOfType(name, code, values);
+      if (modifier !== undefined && !['not', 'text', 'above', 'below'].includes(modifier)) return undefined;
       return {
         kind: 'token',
         code,
-        modifier,
-        values: values.map((v) => (modifier === 'text' ? { code: v } : parseToken(v))),
+        modifier: modifier as 'not' | 'text' | 'above' | 'below' | undefined,
+        values: values.map((v) => (modifier === 'text' ? { code: unescape(v) } : parseToken(v))),
       };
     case 'date':
       if (modifier !== undefined) return undefined;
@@ -251,6 +260,8 @@ function parseReferenceCriterion(
   values: string[],
   targets: string[],
 ): Criterion | undefined {
+  // `:identifier` matches Reference.identifier, indexed as tokens under the reference parameter.
+  if (modifier === 'identifier') return { kind: 'token', code, values: values.map(parseToken) };
   if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) return undefined;
   const keys = values.flatMap((value) => {
     if (/^[a-z][a-z0-9+.-]*:/i.test(value)) return [value];
@@ -266,6 +277,77 @@ function parseReferenceCriterion(
     return types.map((t) => `${t}/${value}`);
   });
   return { kind: 'reference', code, values: keys };
+}
+
+/**
+ * A composite value is its components' values joined by `$` (`http://loinc.org|8480-6$gt100`), each
+ * read as its own parameter type reads it; `,` separates alternatives. Only `:missing` applies.
+ */
+function parseComposite(
+  name: string,
+  code: string,
+  modifier: string | undefined,
+  definition: SearchParamDef,
+  types: string[],
+  rawValue: string,
+): Criterion | string {
+  const components = definition.components ?? [];
+  const componentTypes = components.map((c) => c.type);
+  if (!componentTypes.every((t): t is IndexedParamType => t !== undefined && INDEXED.has(t)))
+    return `is not known for ${types.join(', ')}`;
+  if (modifier === 'missing') {
+    if (rawValue !== 'true' && rawValue !== 'false')
+      throw badRequest(`${name} takes true or false, not "${rawValue}".`);
+    // Every indexed element has a value for each component, so the first one stands for them all.
+    return {
+      kind: 'missing',
+      code: componentCode(code, 0),
+      paramType: componentTypes[0]!,
+      missing: rawValue === 'true',
+    };
+  }
+  if (modifier !== undefined) return `does not support the modifier :${modifier}`;
+  const values = splitValues(rawValue).map((alternative) => {
+    const parts = splitUnescaped(alternative, '$');
+    if (parts.length !== components.length) {
+      throw badRequest(
+        `${name}: "${alternative}" needs ${components.length} values separated by $ (${components.map((c) => c.code).join('$')}).`,
+      );
+    }
+    return parts.map((part, i) => {
+      const targets = types.flatMap((t) => getSearchParameter(t, components[i]!.code ?? '')?.targets ?? []);
+      return parseCriterion(
+        name,
+        componentCode(code, i),
+        undefined,
+        componentTypes[i]!,
+        part,
+        targets,
+      ) as ValueCriterion;
+    });
+  });
+  return { kind: 'composite', code, values };
+}
+
+/** `identifier:of-type=type-system|type-code|value`: an identifier of that type with that value. */
+function parseOfType(name: string, code: string, values: string[]): Criterion {
+  return {
+    kind: 'composite',
+    code,
+    values: values.map((value) => {
+      const parts = splitUnescaped(value, '|').map(unescape);
+      if (parts.length !== 3 || parts[1] === '' || parts[2] === '')
+        throw badRequest(`${name}: "${value}" must read type-system|type-code|value.`);
+      return [
+        {
+          kind: 'token',
+          code: componentCode(code, 0),
+          values: [{ system: parts[0] || undefined, code: parts[1] }],
+        },
+        { kind: 'token', code: componentCode(code, 1), values: [{ code: parts[2] }] },
+      ];
+    }),
+  };
 }
 
 function parseToken(value: string): TokenValue {

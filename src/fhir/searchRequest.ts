@@ -33,17 +33,34 @@ export type Criterion =
   | { kind: 'id'; ids: string[] }
   | { kind: 'lastUpdated'; values: DateValue[] }
   | { kind: 'string'; code: string; modifier?: 'exact' | 'contains'; values: string[] }
-  | { kind: 'token'; code: string; modifier?: 'not' | 'text'; values: TokenValue[] }
+  /**
+   * `:above` / `:below` without a terminology server: the code itself, and codes related by `/`
+   * segments (MIME types: `image` is above `image/png`).
+   */
+  | { kind: 'token'; code: string; modifier?: 'not' | 'text' | 'above' | 'below'; values: TokenValue[] }
   | { kind: 'date'; code: string; values: DateValue[] }
   /** Values are reference keys: `Type/id` for local resources, the full text otherwise. */
   | { kind: 'reference'; code: string; values: string[] }
   | { kind: 'number' | 'quantity'; code: string; values: NumberValue[] }
   | { kind: 'uri'; code: string; modifier?: 'below' | 'above'; values: string[] }
   | { kind: 'missing'; code: string; paramType: IndexedParamType; missing: boolean }
+  /**
+   * A composite parameter (also `identifier:of-type`): some alternative in `values` (OR) has every
+   * component criterion (one per component, under `componentCode(code, i)`) met by one element.
+   */
+  | { kind: 'composite'; code: string; values: ValueCriterion[][] }
   /** `subject:Patient.name=x`: the reference points to a resource of the target types that meets `criterion`. */
   | { kind: 'chain'; code: string; targetTypes: string[]; criterion: Criterion }
   /** `_has:Observation:patient:code=x`: some `sourceType` resource whose `code` points here meets `criterion`. */
   | { kind: 'has'; sourceType: string; code: string; criterion: Criterion };
+
+/** A criterion on one kind of index value (what a composite's components are). */
+export type ValueCriterion = Extract<Criterion, { kind: IndexedParamType }>;
+
+/** The pseudo-parameter code under which component `index` of composite `code` is indexed. */
+export function componentCode(code: string, index: number): string {
+  return `${code}#${index}`;
+}
 
 export type IndexedParamType = 'string' | 'token' | 'date' | 'reference' | 'number' | 'quantity' | 'uri';
 

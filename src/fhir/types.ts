@@ -38,9 +38,15 @@ export type IndexValue =
   | { kind: 'token'; system?: string; code?: string; text?: string }
   | { kind: 'date'; start: number; end: number }
   | { kind: 'reference'; reference: string; targetType?: string; targetId?: string }
-  | { kind: 'number'; value: number }
-  | { kind: 'quantity'; value: number; system?: string; code?: string; unit?: string }
-  | { kind: 'uri'; value: string };
+  /** A number, or with `high` the range [value, high] (a Range; open ends are -Infinity / Infinity). */
+  | { kind: 'number'; value: number; high?: number }
+  | { kind: 'quantity'; value: number; high?: number; system?: string; code?: string; unit?: string }
+  | { kind: 'uri'; value: string }
+  /**
+   * One element's values for a composite parameter (one Observation.component for
+   * `component-code-value-quantity`): for each component, in the definition's order, its values.
+   */
+  | { kind: 'composite'; components: IndexValue[][] };
 
 /** The values of one search parameter of one resource. */
 export interface IndexEntry {

@@ -2,7 +2,8 @@
  * Search-index rows: computed from a resource's index values (in import workers, or by the store), then
  * written and removed per resource version.
  */
-import type { IndexEntry } from '../../fhir/types.ts';
+import { componentCode } from '../../fhir/searchRequest.ts';
+import type { IndexEntry, IndexValue } from '../../fhir/types.ts';
 import { normalizeForSearch } from '../normalize.ts';
 import type { Connection } from './connection.ts';
 import { INDEX_TABLES } from './schema.ts';
@@ -11,19 +12,19 @@ import type { SearchParamIds } from './searchParamIds.ts';
 /**
  * The index rows of one resource, flattened into one array so that it crosses from a worker thread
  * cheaply: for each row, its table (an index into INDEX_TABLES), its search parameter code, then the
- * values of the table's VALUE_COLUMNS. `rid` and `pid` are added by the writer.
+ * values of the table's VALUE_COLUMNS (the last being `grp`). `rid` and `pid` are added by the writer.
  */
 export type IndexRows = (string | number | null)[];
 
 /** The columns of each index table after `rid` and `pid`, in INDEX_TABLES order. */
 const VALUE_COLUMNS: readonly (readonly string[])[] = [
-  ['value', 'norm'], // idx_string
-  ['system', 'code', 'text'], // idx_token
-  ['start', 'end'], // idx_date
-  ['ref', 'target_type', 'target_id'], // idx_reference
-  ['value'], // idx_number
-  ['value', 'system', 'code', 'unit'], // idx_quantity
-  ['value'], // idx_uri
+  ['value', 'norm', 'grp'], // idx_string
+  ['system', 'code', 'text', 'grp'], // idx_token
+  ['start', 'end', 'grp'], // idx_date
+  ['ref', 'target_type', 'target_id', 'grp'], // idx_reference
+  ['low', 'high', 'grp'], // idx_number
+  ['low', 'high', 'system', 'code', 'unit', 'grp'], // idx_quantity
+  ['value', 'grp'], // idx_uri
 ];
 const [STRING, TOKEN, DATE, REFERENCE, NUMBER, QUANTITY, URI] = [0, 1, 2, 3, 4, 5, 6];
 
@@ -34,33 +35,49 @@ export function toIndexRows(entries: IndexEntry[]): IndexRows {
   const rows: IndexRows = [];
   for (const { param, values } of entries) {
     if (COLUMN_PARAMS.has(param)) continue;
+    let group = 0;
     for (const v of values) {
-      switch (v.kind) {
-        case 'string':
-          rows.push(STRING, param, v.value, normalizeForSearch(v.value));
-          break;
-        case 'token':
-          rows.push(TOKEN, param, v.system ?? '', v.code ?? '', v.text ? normalizeForSearch(v.text) : '');
-          break;
-        case 'date':
-          rows.push(DATE, param, v.start, v.end);
-          break;
-        case 'reference':
-          rows.push(REFERENCE, param, referenceKey(v), v.targetType ?? null, v.targetId ?? null);
-          break;
-        case 'number':
-          rows.push(NUMBER, param, v.value);
-          break;
-        case 'quantity':
-          rows.push(QUANTITY, param, v.value, v.system ?? '', v.code ?? '', v.unit ?? '');
-          break;
-        case 'uri':
-          rows.push(URI, param, v.value);
-          break;
+      if (v.kind !== 'composite') {
+        pushRow(rows, param, v, 0);
+        continue;
       }
+      // Each composite value (one element) is a group: every value of component i becomes a row
+      // under `param#i`, all with the same grp.
+      group++;
+      v.components.forEach((componentValues, i) => {
+        for (const value of componentValues) pushRow(rows, componentCode(param, i), value, group);
+      });
     }
   }
   return rows;
+}
+
+function pushRow(rows: IndexRows, param: string, v: IndexValue, grp: number): void {
+  switch (v.kind) {
+    case 'string':
+      rows.push(STRING, param, v.value, normalizeForSearch(v.value), grp);
+      break;
+    case 'token':
+      rows.push(TOKEN, param, v.system ?? '', v.code ?? '', v.text ? normalizeForSearch(v.text) : '', grp);
+      break;
+    case 'date':
+      rows.push(DATE, param, v.start, v.end, grp);
+      break;
+    case 'reference':
+      rows.push(REFERENCE, param, referenceKey(v), v.targetType ?? null, v.targetId ?? null, grp);
+      break;
+    case 'number':
+      rows.push(NUMBER, param, v.value, v.high ?? v.value, grp);
+      break;
+    case 'quantity':
+      rows.push(QUANTITY, param, v.value, v.high ?? v.value, v.system ?? '', v.code ?? '', v.unit ?? '', grp);
+      break;
+    case 'uri':
+      rows.push(URI, param, v.value, grp);
+      break;
+    case 'composite':
+      break; // composites do not nest
+  }
 }
 
 export class IndexWriter {

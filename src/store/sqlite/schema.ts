@@ -3,8 +3,17 @@
  * (append-only; a delete is a row with no body); `resource` points at the current version. Search-index
  * rows hang off the current version only, one table per kind of value, each keyed by the resource first
  * (so an update replaces its rows with one range delete) with a second index for lookups by value.
+ *
+ * `grp` ties together the rows of one composite value (see `compositeRows` in indexWriter.ts): rows of
+ * plain parameters have grp 0; the rows of the n-th element of a composite parameter (its n-th
+ * Observation.component, say) have grp n, each component under its own pid. A composite match is then a
+ * join of ordinary index rows on (rid, grp), which reuses every kind's matching as it is. grp is part of
+ * each primary key so that two elements with equal values stay two groups.
+ *
+ * Numbers and quantities are ranges [low, high]: a plain value has low = high; a Range or SampledData
+ * spans its bounds (open ends are -Infinity / Infinity), as dates already do.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS resource (
@@ -38,45 +47,47 @@ CREATE TABLE IF NOT EXISTS search_param (
 );
 
 CREATE TABLE IF NOT EXISTS idx_string (
-  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL, norm TEXT NOT NULL,
-  PRIMARY KEY (rid, pid, value)
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL, norm TEXT NOT NULL, grp INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, value, grp)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_string_lookup ON idx_string (pid, norm);
 
 CREATE TABLE IF NOT EXISTS idx_token (
   rid INTEGER NOT NULL, pid INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL,
-  PRIMARY KEY (rid, pid, system, code, text)
+  grp INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, system, code, text, grp)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_token_lookup ON idx_token (pid, code, system);
 
 CREATE TABLE IF NOT EXISTS idx_date (
-  rid INTEGER NOT NULL, pid INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-  PRIMARY KEY (rid, pid, start, end)
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, grp INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, start, end, grp)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_date_lookup ON idx_date (pid, start);
 
 CREATE TABLE IF NOT EXISTS idx_reference (
   rid INTEGER NOT NULL, pid INTEGER NOT NULL, ref TEXT NOT NULL, target_type TEXT, target_id TEXT,
-  PRIMARY KEY (rid, pid, ref)
+  grp INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, ref, grp)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_reference_lookup ON idx_reference (pid, ref);
 
 CREATE TABLE IF NOT EXISTS idx_number (
-  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value REAL NOT NULL,
-  PRIMARY KEY (rid, pid, value)
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, low REAL NOT NULL, high REAL NOT NULL, grp INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, low, high, grp)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_number_lookup ON idx_number (pid, value);
+CREATE INDEX IF NOT EXISTS idx_number_lookup ON idx_number (pid, low);
 
 CREATE TABLE IF NOT EXISTS idx_quantity (
-  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value REAL NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL,
-  unit TEXT NOT NULL,
-  PRIMARY KEY (rid, pid, value, system, code, unit)
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, low REAL NOT NULL, high REAL NOT NULL, system TEXT NOT NULL,
+  code TEXT NOT NULL, unit TEXT NOT NULL, grp INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, low, high, system, code, unit, grp)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_quantity_lookup ON idx_quantity (pid, value);
+CREATE INDEX IF NOT EXISTS idx_quantity_lookup ON idx_quantity (pid, low);
 
 CREATE TABLE IF NOT EXISTS idx_uri (
-  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL,
-  PRIMARY KEY (rid, pid, value)
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL, grp INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, value, grp)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_uri_lookup ON idx_uri (pid, value);
 `;

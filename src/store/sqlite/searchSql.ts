@@ -11,6 +11,8 @@ import type {
   Prefix,
   SearchRequest,
   SortKey,
+  TokenValue,
+  ValueCriterion,
 } from '../../fhir/searchRequest.ts';
 import { normalizeForSearch } from '../normalize.ts';
 import type { SearchParamIds } from './searchParamIds.ts';
@@ -100,82 +102,46 @@ export class SearchSqlBuilder {
         return c.missing ? `NOT ${having}` : having;
       }
       case 'token': {
-        const pidList = this.pidList(c.code, types, params);
-        const options = c.values.map((v) => {
-          if (c.modifier === 'text') {
-            params.push(normalizeForSearch(v.code ?? ''));
-            return `instr(x.text, ?) > 0`;
-          }
-          const parts: string[] = [];
-          if (v.code !== undefined) {
-            parts.push('x.code = ?');
-            params.push(v.code);
-          }
-          if (v.system !== undefined) {
-            parts.push('x.system = ?');
-            params.push(v.system);
-          }
-          return parts.length ? parts.join(' AND ') : '1';
-        });
-        const matching = `${r}.rid IN (SELECT x.rid FROM idx_token x WHERE x.pid IN (${pidList}) AND ${anyOf(options)})`;
+        const matching = this.valueCriterion(c, types, params, alias);
         return c.modifier === 'not' ? `NOT ${matching}` : matching;
       }
+      case 'composite':
+        return this.compositeCriterion(c, types, params, alias);
       default:
         return this.valueCriterion(c, types, params, alias);
     }
   }
 
-  private valueCriterion(
-    c: Exclude<Criterion, { kind: 'id' | 'lastUpdated' | 'missing' | 'token' | 'chain' | 'has' }>,
+  /** `alias` has an index row of the criterion's parameter that matches one of its values. */
+  private valueCriterion(c: ValueCriterion, types: string[], params: unknown[], alias: string): string {
+    const pidList = this.pidList(c.code, types, params);
+    return `${alias}.rid IN (SELECT x.rid FROM ${TABLE_OF[c.kind]} x WHERE x.pid IN (${pidList}) AND ${valueMatch(c, 'x', params)})`;
+  }
+
+  /**
+   * One element matches every component: the components' rows (each kind in its own table, under its
+   * own pid) are joined on the resource and the element's group.
+   */
+  private compositeCriterion(
+    c: Extract<Criterion, { kind: 'composite' }>,
     types: string[],
     params: unknown[],
     alias: string,
   ): string {
-    const pidList = this.pidList(c.code, types, params);
-    let options: string[];
-    switch (c.kind) {
-      case 'string':
-        options = c.values.map((value) => {
-          if (c.modifier === 'exact') {
-            params.push(value);
-            return 'x.value = ?';
-          }
-          const norm = normalizeForSearch(value);
-          if (c.modifier === 'contains') {
-            params.push(norm);
-            return 'instr(x.norm, ?) > 0';
-          }
-          params.push(norm, norm + '\uffff');
-          return 'x.norm >= ? AND x.norm < ?';
-        });
-        break;
-      case 'date':
-        options = c.values.map((v) => dateMatch('x.start', 'x.end', v, params));
-        break;
-      case 'reference':
-        params.push(...c.values);
-        options = [`x.ref IN (${c.values.map(() => '?').join(', ')})`];
-        break;
-      case 'number':
-      case 'quantity':
-        options = c.values.map((v) => numberMatch(v, c.kind === 'quantity', params));
-        break;
-      case 'uri':
-        options = c.values.map((value) => {
-          if (c.modifier === 'below') {
-            params.push(value, value + '\uffff');
-            return 'x.value >= ? AND x.value < ?';
-          }
-          if (c.modifier === 'above') {
-            params.push(value);
-            return `substr(?, 1, length(x.value)) = x.value`;
-          }
-          params.push(value);
-          return 'x.value = ?';
-        });
-        break;
-    }
-    return `${alias}.rid IN (SELECT x.rid FROM ${TABLE_OF[c.kind]} x WHERE x.pid IN (${pidList}) AND ${anyOf(options)})`;
+    const components = c.values[0]!;
+    const from = components
+      .map((component, i) => {
+        const table = TABLE_OF[component.kind];
+        return i === 0 ? `${table} x0` : `JOIN ${table} x${i} ON x${i}.rid = x0.rid AND x${i}.grp = x0.grp`;
+      })
+      .join(' ');
+    const pids = components.map(
+      (component, i) => `x${i}.pid IN (${this.pidList(component.code, types, params)})`,
+    );
+    const alternatives = c.values.map((alternative) =>
+      alternative.map((component, i) => `(${valueMatch(component, `x${i}`, params)})`).join(' AND '),
+    );
+    return `${alias}.rid IN (SELECT x0.rid FROM ${from} WHERE ${pids.join(' AND ')} AND ${anyOf(alternatives)})`;
   }
 
   private orderBy(sort: SortKey[], types: string[], params: unknown[]): string {
@@ -190,8 +156,8 @@ export class SearchSqlBuilder {
         idx_token: 'code',
         idx_date: 'start',
         idx_reference: 'ref',
-        idx_number: 'value',
-        idx_quantity: 'value',
+        idx_number: 'low',
+        idx_quantity: 'low',
         idx_uri: 'value',
       }[table];
       const pick = key.descending ? 'max' : 'min';
@@ -209,6 +175,86 @@ function nextAlias(alias: string): string {
 
 function anyOf(options: string[]): string {
   return options.length === 1 ? options[0]! : `(${options.map((o) => `(${o})`).join(' OR ')})`;
+}
+
+/** The row `x` of the criterion's kind holds one of its values (ORed); modifiers other than :not apply here. */
+function valueMatch(c: ValueCriterion, x: string, params: unknown[]): string {
+  switch (c.kind) {
+    case 'token':
+      return anyOf(c.values.map((v) => tokenMatch(v, c.modifier, x, params)));
+    case 'string':
+      return anyOf(
+        c.values.map((value) => {
+          if (c.modifier === 'exact') {
+            params.push(value);
+            return `${x}.value = ?`;
+          }
+          const norm = normalizeForSearch(value);
+          if (c.modifier === 'contains') {
+            params.push(norm);
+            return `instr(${x}.norm, ?) > 0`;
+          }
+          params.push(norm, norm + '\uffff');
+          return `${x}.norm >= ? AND ${x}.norm < ?`;
+        }),
+      );
+    case 'date':
+      return anyOf(c.values.map((v) => dateMatch(`${x}.start`, `${x}.end`, v, params)));
+    case 'reference':
+      params.push(...c.values);
+      return `${x}.ref IN (${c.values.map(() => '?').join(', ')})`;
+    case 'number':
+    case 'quantity':
+      return anyOf(c.values.map((v) => numberMatch(v, c.kind === 'quantity', x, params)));
+    case 'uri':
+      return anyOf(
+        c.values.map((value) => {
+          if (c.modifier === 'below') {
+            params.push(value, value + '\uffff');
+            return `${x}.value >= ? AND ${x}.value < ?`;
+          }
+          if (c.modifier === 'above') {
+            params.push(value);
+            return `substr(?, 1, length(${x}.value)) = ${x}.value`;
+          }
+          params.push(value);
+          return `${x}.value = ?`;
+        }),
+      );
+  }
+}
+
+function tokenMatch(
+  v: TokenValue,
+  modifier: Extract<Criterion, { kind: 'token' }>['modifier'],
+  x: string,
+  params: unknown[],
+): string {
+  if (modifier === 'text') {
+    params.push(normalizeForSearch(v.code ?? ''));
+    return `instr(${x}.text, ?) > 0`;
+  }
+  const parts: string[] = [];
+  if (v.code !== undefined) {
+    if (modifier === 'below') {
+      // The code, or one under it by `/` segments: `image` is above `image/png`.
+      params.push(v.code, `${v.code}/`, `${v.code}/\uffff`);
+      parts.push(`(${x}.code = ? OR (${x}.code >= ? AND ${x}.code < ?))`);
+    } else if (modifier === 'above') {
+      params.push(v.code, v.code);
+      parts.push(
+        `(${x}.code = ? OR (${x}.code <> '' AND substr(?, 1, length(${x}.code) + 1) = ${x}.code || '/'))`,
+      );
+    } else {
+      params.push(v.code);
+      parts.push(`${x}.code = ?`);
+    }
+  }
+  if (v.system !== undefined) {
+    parts.push(`${x}.system = ?`);
+    params.push(v.system);
+  }
+  return parts.length ? parts.join(' AND ') : '1';
 }
 
 /** FHIR R4 date prefixes between a stored range [start, end] and a searched range. */
@@ -248,31 +294,35 @@ function dateMatch(start: string, end: string, v: DateValue, params: unknown[]):
   }
 }
 
-function numberMatch(v: NumberValue, isQuantity: boolean, params: unknown[]): string {
-  const conditions: string[] = [];
+/**
+ * FHIR R4 prefixes between a stored range [low, high] (a plain number has low = high) and a searched
+ * number, whose `eq` covers the range its precision implies.
+ */
+function numberMatch(v: NumberValue, isQuantity: boolean, x: string, params: unknown[]): string {
+  const [low, high] = [`${x}.low`, `${x}.high`];
   const compare: Record<Prefix, () => string> = {
-    eq: () => (params.push(v.low, v.high), 'x.value >= ? AND x.value < ?'),
-    ne: () => (params.push(v.low, v.high), 'NOT (x.value >= ? AND x.value < ?)'),
-    gt: () => (params.push(v.value), 'x.value > ?'),
-    lt: () => (params.push(v.value), 'x.value < ?'),
-    ge: () => (params.push(v.value), 'x.value >= ?'),
-    le: () => (params.push(v.value), 'x.value <= ?'),
-    sa: () => (params.push(v.value), 'x.value > ?'),
-    eb: () => (params.push(v.value), 'x.value < ?'),
+    eq: () => (params.push(v.low, v.high), `${low} >= ? AND ${high} < ?`),
+    ne: () => (params.push(v.low, v.high), `NOT (${low} >= ? AND ${high} < ?)`),
+    gt: () => (params.push(v.value), `${high} > ?`),
+    lt: () => (params.push(v.value), `${low} < ?`),
+    ge: () => (params.push(v.value), `${high} >= ?`),
+    le: () => (params.push(v.value), `${low} <= ?`),
+    sa: () => (params.push(v.value), `${low} > ?`),
+    eb: () => (params.push(v.value), `${high} < ?`),
     ap: () => {
       const margin = Math.abs(v.value) * 0.1;
-      params.push(v.value - margin, v.value + margin);
-      return 'x.value >= ? AND x.value <= ?';
+      params.push(v.value + margin, v.value - margin);
+      return `${low} <= ? AND ${high} >= ?`;
     },
   };
-  conditions.push(compare[v.prefix]());
+  const conditions = [compare[v.prefix]()];
   if (isQuantity && v.code !== undefined) {
     params.push(v.code, v.code);
-    conditions.push('(x.code = ? OR x.unit = ?)');
+    conditions.push(`(${x}.code = ? OR ${x}.unit = ?)`);
   }
   if (isQuantity && v.system !== undefined) {
     params.push(v.system);
-    conditions.push('x.system = ?');
+    conditions.push(`${x}.system = ?`);
   }
   return conditions.join(' AND ');
 }
