@@ -15,6 +15,7 @@ import type {
 } from './searchRequest.ts';
 import { getSearchParameter, type SearchParamDef } from './searchParameters.ts';
 import { dateRange } from './dateRange.ts';
+import { decodeCursor } from './searchCursor.ts';
 import {
   componentCode,
   INDEXED_PARAM_TYPES,
@@ -28,7 +29,16 @@ export const MAX_PAGE_SIZE = 1000;
 
 const PREFIXES = new Set<Prefix>(['eq', 'ne', 'lt', 'gt', 'le', 'ge', 'sa', 'eb', 'ap']);
 /** Result parameters that shape the response rather than select resources. */
-const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_format', '_pretty', '_type']);
+const RESULT_PARAMS = new Set([
+  '_count',
+  '_offset',
+  '_cursor',
+  '_sort',
+  '_total',
+  '_format',
+  '_pretty',
+  '_type',
+]);
 /** Parameters accepted and deliberately ignored until the search-engine issue implements them. */
 const NOT_YET_SUPPORTED = new Set(['_contained', '_containedType']);
 const INDEXED = INDEXED_PARAM_TYPES;
@@ -63,12 +73,17 @@ export function parseSearch(
   const ignored: string[] = [];
   const includes: IncludeSpec[] = [];
   const subsetting: Subsetting = {};
+  let cursor: string | undefined;
   const ignore = (name: string, why: string) => {
     if (options.strict) throw badRequest(`Search parameter ${name} ${why}.`, 'not-supported');
     ignored.push(name);
   };
   for (const [rawName, rawValue] of query) {
     const [code, modifier] = splitOnce(rawName, ':');
+    if (code === '_cursor') {
+      cursor = rawValue;
+      continue;
+    }
     if (RESULT_PARAMS.has(code)) {
       applyResultParam(request, code, rawValue, types);
       continue;
@@ -97,6 +112,8 @@ export function parseSearch(
     else request.criteria.push(criterion);
   }
   if (subsetting.summary === 'count') request.count = 0;
+  // Read last: its shape depends on `_sort`, wherever that stands in the query.
+  if (cursor !== undefined) request.after = decodeCursor(cursor, request.sort.length);
   return { request, ignored, includes, subsetting };
 }
 

@@ -82,6 +82,19 @@ export interface SortKey {
   descending: boolean;
 }
 
+/** A sort value as SQLite returns it: text, a number (possibly infinite, for open ranges) or null. */
+export type SortValue = string | number | null;
+
+/**
+ * Where a page starts (keyset paging): after the match with these sort values (one per sort key) and
+ * this row id, which breaks ties. Rows never change their id, so a next page neither skips nor
+ * repeats a match when others are created or deleted meanwhile, as offsets would.
+ */
+export interface PageCursor {
+  keys: SortValue[];
+  rid: number;
+}
+
 export interface SearchRequest {
   /** One type for a type-level search, several (or all) for `_type` and system-level search. */
   types: string[];
@@ -89,6 +102,8 @@ export interface SearchRequest {
   sort: SortKey[];
   count: number;
   offset: number;
+  /** Keyset paging: start after this match (then skip `offset` more, normally 0). */
+  after?: PageCursor;
   total: 'none' | 'accurate';
 }
 

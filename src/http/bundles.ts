@@ -1,6 +1,7 @@
 /** Building searchset and history Bundles, with their paging links. */
 import { operationOutcome } from '../fhir/outcome.ts';
 import type { ParsedSearch } from '../fhir/searchQuery.ts';
+import { encodeCursor } from '../fhir/searchCursor.ts';
 import { subset } from '../fhir/subsetting.ts';
 import type { Resource } from '../fhir/types.ts';
 import type { HistoryPage, SearchResult } from '../store/index.ts';
@@ -27,6 +28,36 @@ function pageLinks(
   return links;
 }
 
+/**
+ * Search paging links. `next` carries a cursor (keyset paging): it starts right after this page's
+ * last match, so matches created or deleted meanwhile never shift a later page as an offset would.
+ * `_offset` is still read, and gives a `previous` link; a cursor page has none (paging runs forward).
+ */
+function searchLinks(
+  ctx: FhirContext,
+  path: string,
+  query: [string, string][],
+  request: ParsedSearch['request'],
+  result: SearchResult,
+): Link[] {
+  const base = query.filter(([name]) => name !== '_offset' && name !== '_cursor');
+  const url = (extra: [string, string][]) =>
+    `${ctx.baseUrl}/${path}?${new URLSearchParams([...base, ...extra]).toString()}`;
+  const links: Link[] = [
+    { relation: 'self', url: `${ctx.baseUrl}/${path}?${new URLSearchParams(query).toString()}` },
+  ];
+  if (request.after || request.offset > 0) links.push({ relation: 'first', url: url([]) });
+  if (result.next && request.count > 0)
+    links.push({ relation: 'next', url: url([['_cursor', encodeCursor(result.next)]]) });
+  if (!request.after && request.offset > 0) {
+    links.push({
+      relation: 'previous',
+      url: url([['_offset', String(Math.max(0, request.offset - request.count))]]),
+    });
+  }
+  return links;
+}
+
 export function searchBundle(
   ctx: FhirContext,
   path: string,
@@ -35,10 +66,6 @@ export function searchBundle(
   result: SearchResult,
   included: Resource[],
 ): Resource {
-  const more =
-    result.total !== undefined
-      ? request.offset + result.resources.length < result.total
-      : result.resources.length === request.count;
   const entry: unknown[] = [
     ...result.resources.map((r) => ({ r, mode: 'match' })),
     ...included.map((r) => ({ r, mode: 'include' })),
@@ -63,7 +90,7 @@ export function searchBundle(
     resourceType: 'Bundle',
     type: 'searchset',
     ...(result.total !== undefined ? { total: result.total } : {}),
-    link: pageLinks(ctx, path, query, request.offset, request.count, more && request.count > 0),
+    link: searchLinks(ctx, path, query, request, result),
     entry,
   };
 }

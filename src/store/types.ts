@@ -3,7 +3,7 @@
  * and a PostgreSQL engine can stand behind it without changing callers.
  */
 import type { IndexEntry, Resource } from '../fhir/types.ts';
-import type { SearchRequest } from '../fhir/searchRequest.ts';
+import type { PageCursor, SearchRequest } from '../fhir/searchRequest.ts';
 
 export type WriteMethod = 'create' | 'update' | 'delete';
 
@@ -69,6 +69,8 @@ export interface SearchResult {
   resources: Resource[];
   /** Present when the request asked for an accurate total. */
   total?: number;
+  /** Present when more matches follow: where the next page starts. */
+  next?: PageCursor;
 }
 
 /** Reads and writes; what a transaction callback receives too. */

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { extractIndexEntries } from '../../fhir/indexExtraction.ts';
 import { FhirError } from '../../fhir/outcome.ts';
-import type { SearchRequest } from '../../fhir/searchRequest.ts';
+import type { SearchRequest, SortValue } from '../../fhir/searchRequest.ts';
 import type { Resource } from '../../fhir/types.ts';
 import type {
   BatchWriteOutcome,
@@ -35,6 +35,13 @@ interface CurrentRow {
   version: number;
   vid: number;
   deleted: number;
+}
+
+/** A row of a search page: the match, its row id and its sort values `k0`, `k1`... */
+interface PageRow {
+  rid: number;
+  body: string;
+  [sortValue: `k${number}`]: SortValue;
 }
 
 interface VersionRow {
@@ -192,8 +199,15 @@ export class ResourceTables {
 
   search(request: SearchRequest): SearchResult {
     const page = this.sqlBuilder.page(request);
-    const rows = this.db.prepare(page.text).all(...page.params) as { body: string }[];
+    const rows = this.db.prepare(page.text).all(...page.params) as PageRow[];
+    // The page asks for one row more than it returns: its presence says that a next page exists.
+    const more = rows.length > request.count;
+    if (more) rows.pop();
     const result: SearchResult = { resources: rows.map((row) => JSON.parse(row.body) as Resource) };
+    const last = rows[rows.length - 1];
+    if (more && last) {
+      result.next = { keys: request.sort.map((_key, i) => last[`k${i}`] ?? null), rid: last.rid };
+    }
     if (request.total === 'accurate') {
       const count = this.sqlBuilder.count(request);
       result.total = (this.db.prepare(count.text).get(...count.params) as { total: number }).total;

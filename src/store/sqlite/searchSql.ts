@@ -8,6 +8,7 @@ import type {
   Criterion,
   DateValue,
   NumberValue,
+  PageCursor,
   Prefix,
   SearchRequest,
   SortKey,
@@ -35,15 +36,30 @@ const TABLE_OF = {
 export class SearchSqlBuilder {
   constructor(private readonly pids: SearchParamIds) {}
 
-  /** The statement selecting one page of matches: columns `type`, `id`, `body`. */
+  /**
+   * The statement selecting one page of matches plus one (which tells whether more follow): columns
+   * `type`, `id`, `body`, `rid` and the sort values `k0`, `k1`... that a cursor to the next page holds.
+   * Rows are in sort order with the row id breaking ties, so that pages never overlap or skip.
+   */
   page(request: SearchRequest): Sql {
+    const params: unknown[] = [];
+    const keys = this.sortKeys(request.sort, request.types, params);
     const where = this.where(request);
-    const order = this.orderBy(request.sort, request.types, where.params);
+    params.push(...where.params);
+    const columns = keys.map((k, i) => `, ${k.expression} AS k${i}`).join('');
+    const after = request.after ? `WHERE ${keysetAfter(keys, request.after, params)}` : '';
+    const order = (alias: string) =>
+      [...keys.map((k, i) => `${alias}.k${i} ${k.descending ? 'DESC' : 'ASC'}`), `${alias}.rid ASC`].join(
+        ', ',
+      );
+    params.push(request.count + 1, request.offset);
+    // The page's rows are chosen first, and only their bodies read: a sort over many matches then
+    // never carries their JSON.
+    const matches = `SELECT r.rid, r.type, r.id, r.vid${columns} FROM resource r WHERE ${where.text}`;
+    const pageRows = `SELECT p.* FROM (${matches}) p ${after} ORDER BY ${order('p')} LIMIT ? OFFSET ?`;
     return {
-      text:
-        `SELECT r.type, r.id, v.body FROM resource r JOIN resource_version v ON v.vid = r.vid ` +
-        `WHERE ${where.text} ORDER BY ${order} LIMIT ? OFFSET ?`,
-      params: [...where.params, request.count, request.offset],
+      text: `SELECT q.*, v.body FROM (${pageRows}) q JOIN resource_version v ON v.vid = q.vid ORDER BY ${order('q')}`,
+      params,
     };
   }
 
@@ -144,13 +160,13 @@ export class SearchSqlBuilder {
     return `${alias}.rid IN (SELECT x0.rid FROM ${from} WHERE ${pids.join(' AND ')} AND ${anyOf(alternatives)})`;
   }
 
-  private orderBy(sort: SortKey[], types: string[], params: unknown[]): string {
-    const keys = sort.map((key) => {
-      const dir = key.descending ? 'DESC' : 'ASC';
-      if (key.code === '_id') return `r.id ${dir}`;
-      if (key.code === '_lastUpdated') return `r.last_updated ${dir}`;
-      const table = key.paramType ? TABLE_OF[key.paramType] : undefined;
-      if (!table) return undefined;
+  /** Each sort key as an expression on the resource row `r`. */
+  private sortKeys(sort: SortKey[], types: string[], params: unknown[]): SortExpression[] {
+    return sort.map((key) => {
+      const { descending } = key;
+      if (key.code === '_id') return { expression: 'r.id', descending };
+      if (key.code === '_lastUpdated') return { expression: 'r.last_updated', descending };
+      const table = TABLE_OF[key.paramType!];
       const column = {
         idx_string: 'norm',
         idx_token: 'code',
@@ -160,12 +176,48 @@ export class SearchSqlBuilder {
         idx_quantity: 'low',
         idx_uri: 'value',
       }[table];
-      const pick = key.descending ? 'max' : 'min';
-      return `(SELECT ${pick}(x.${column}) FROM ${table} x WHERE x.rid = r.rid AND x.pid IN (${this.pidList(key.code, types, params)})) ${dir}`;
+      // A resource with several values sorts by its first in the order asked for.
+      const pick = descending ? 'max' : 'min';
+      const pids = this.pidList(key.code, types, params);
+      return {
+        expression: `(SELECT ${pick}(x.${column}) FROM ${table} x WHERE x.rid = r.rid AND x.pid IN (${pids}))`,
+        descending,
+      };
     });
-    // The row id breaks ties, so that pages never overlap or skip.
-    return [...keys.filter(Boolean), 'r.rid ASC'].join(', ');
   }
+}
+
+interface SortExpression {
+  expression: string;
+  descending: boolean;
+}
+
+/**
+ * Rows after the cursor in the page order (keys, then row id): equal on the keys before one, and
+ * after it on that one. SQLite puts NULLs (no value) first when ascending and last when descending.
+ */
+function keysetAfter(keys: SortExpression[], cursor: PageCursor, params: unknown[]): string {
+  const values = keys.map((_key, i) => cursor.keys[i] ?? null);
+  /** Equal on keys 0..i-1 (`IS` also equates NULLs). */
+  const equalBefore = (i: number) =>
+    values.slice(0, i).map((value, j) => {
+      params.push(value);
+      return `p.k${j} IS ?`;
+    });
+  const alternatives = keys.map((key, i) => {
+    const column = `p.k${i}`;
+    const equal = equalBefore(i);
+    const value = values[i];
+    if (value === null) return [...equal, key.descending ? '0' : `${column} IS NOT NULL`].join(' AND ');
+    params.push(value);
+    return [...equal, key.descending ? `(${column} < ? OR ${column} IS NULL)` : `${column} > ?`].join(
+      ' AND ',
+    );
+  });
+  const equal = equalBefore(keys.length);
+  params.push(cursor.rid);
+  alternatives.push([...equal, 'p.rid > ?'].join(' AND '));
+  return anyOf(alternatives);
 }
 
 /** Aliases for nested resource rows: r, then r1, r2, ... */
