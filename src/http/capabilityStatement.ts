@@ -50,7 +50,13 @@ export function capabilityStatement(): Resource {
               .map((p) => `${type}:${p.code}`),
           ],
           searchParam: searchParametersFor(type)
-            .filter((p) => INDEXED_PARAM_TYPES.has(p.type) || p.code === '_id' || p.code === '_lastUpdated')
+            .filter(
+              (p) =>
+                INDEXED_PARAM_TYPES.has(p.type) ||
+                p.type === 'composite' ||
+                p.code === '_id' ||
+                p.code === '_lastUpdated',
+            )
             .map((p) => ({ name: p.code, definition: p.url, type: p.type })),
           ...(type === 'Patient'
             ? {

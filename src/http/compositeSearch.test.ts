@@ -280,3 +280,32 @@ test(':below and :above on tokens relate codes by / segments (MIME types), and k
   assert.deepEqual(await ids(`Observation?code:below=${q(`${LOINC}|2345-7`)}`), ['glucose']);
   assert.deepEqual(await ids(`Observation?code:above=${q(`${LOINC}|2345-7`)}`), ['glucose']);
 });
+
+test('the CapabilityStatement lists the composite parameters', async () => {
+  const res = await fhirFetch(`${server.base}/metadata`);
+  const observation = res.body.rest[0].resource.find((r: any) => r.type === 'Observation');
+  for (const name of ['code-value-quantity', 'component-code-value-quantity', 'combo-code-value-concept']) {
+    assert.ok(
+      observation.searchParam.some((p: any) => p.name === name && p.type === 'composite'),
+      name,
+    );
+  }
+});
+
+test('injection strings through :identifier, :of-type, :below and composite components are data', async () => {
+  for (const evil of ["' OR 1=1 --", '"; DROP TABLE resource; --', "x') OR ('1'='1"]) {
+    for (const query of [
+      `Encounter?subject:identifier=${q(evil)}`,
+      `Patient?identifier:of-type=${q(`${evil}|${evil}|${evil}`)}`,
+      `DocumentReference?contenttype:below=${q(evil)}`,
+      `DocumentReference?contenttype:above=${q(evil)}`,
+      `Observation?component-code-value-quantity=${q(`${evil}$gt1`)}`,
+      `DocumentReference?relationship=${q(`${evil}$${evil}`)}`,
+    ]) {
+      const res = await fhirFetch(`${server.base}/${query}`);
+      assert.ok(res.status === 200 || res.status === 400, `${query}: ${res.status}`);
+      if (res.status === 200) assert.equal(res.body.total, 0, `${query} matched something`);
+    }
+  }
+  assert.equal((await ids('Observation')).length, 7, 'the data is intact');
+});

@@ -99,6 +99,33 @@ export class ResourceTables {
     };
   }
 
+  /**
+   * Indexes every current resource again when the schema asks for it (after an upgrade that changed
+   * the index tables), in one transaction, a thousand resources at a time.
+   */
+  rebuildIndexIfPending(): void {
+    const pending = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'index_rebuild'")
+      .get();
+    if (!pending) return;
+    const batch = this.db.prepare<[number], { rid: number; type: string; body: string }>(
+      `SELECT r.rid, r.type, v.body FROM resource r JOIN resource_version v ON v.vid = r.vid
+       WHERE r.rid > ? AND r.deleted = 0 ORDER BY r.rid LIMIT 1000`,
+    );
+    this.db
+      .transaction(() => {
+        for (let after = 0, rows = batch.all(after); rows.length > 0; rows = batch.all(after)) {
+          for (const row of rows) {
+            const index = toIndexRows(extractIndexEntries(JSON.parse(row.body) as Resource));
+            this.indexWriter.write(row.rid, row.type, index);
+          }
+          after = rows[rows.length - 1]!.rid;
+        }
+        this.db.exec('DROP TABLE index_rebuild');
+      })
+      .immediate();
+  }
+
   create(resource: Resource, options: WriteOptions = {}): WriteResult {
     return this.write({ ...resource, id: options.newId ?? randomUUID() }, 'create', options);
   }

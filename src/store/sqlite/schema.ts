@@ -4,7 +4,7 @@
  * rows hang off the current version only, one table per kind of value, each keyed by the resource first
  * (so an update replaces its rows with one range delete) with a second index for lookups by value.
  *
- * `grp` ties together the rows of one composite value (see `compositeRows` in indexWriter.ts): rows of
+ * `grp` ties together the rows of one composite value (see `toIndexRows` in indexWriter.ts): rows of
  * plain parameters have grp 0; the rows of the n-th element of a composite parameter (its n-th
  * Observation.component, say) have grp n, each component under its own pid. A composite match is then a
  * join of ordinary index rows on (rid, grp), which reuses every kind's matching as it is. grp is part of
@@ -15,7 +15,22 @@
  */
 export const SCHEMA_VERSION = 2;
 
+/**
+ * Run whenever the database is older than SCHEMA_VERSION (new ones included). Schema 1 had index
+ * tables of another layout: they are dropped, created anew, and `index_rebuild` asks the store to
+ * index every current resource again (ResourceTables does, at open). The index is derived data, so
+ * nothing is lost; resources and their history are untouched.
+ */
 export const SCHEMA_SQL = `
+DROP TABLE IF EXISTS idx_string;
+DROP TABLE IF EXISTS idx_token;
+DROP TABLE IF EXISTS idx_date;
+DROP TABLE IF EXISTS idx_reference;
+DROP TABLE IF EXISTS idx_number;
+DROP TABLE IF EXISTS idx_quantity;
+DROP TABLE IF EXISTS idx_uri;
+CREATE TABLE IF NOT EXISTS index_rebuild (pending INTEGER);
+
 CREATE TABLE IF NOT EXISTS resource (
   rid INTEGER PRIMARY KEY,
   type TEXT NOT NULL,

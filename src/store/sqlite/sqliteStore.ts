@@ -39,6 +39,7 @@ export class SqliteStore implements ResourceStore {
     migrate(this.writer);
     this.reader = openConnection(file, key, { create: false });
     this.writeTables = new ResourceTables(this.writer);
+    this.writeTables.rebuildIndexIfPending(); // after a schema upgrade that changed the index tables
     this.readTables = new ResourceTables(this.reader);
   }
 
