@@ -26,6 +26,7 @@ before(async () => {
     resourceType: 'Observation',
     id,
     status: 'final',
+    subject: { reference: 'Patient/p1' },
     code: coded('85354-9'),
     component: [
       { code: coded('8480-6'), valueQuantity: mmHg(systolic) },
@@ -219,6 +220,22 @@ test('composites: :missing, and injection strings in each component are data', a
     assert.equal(res.body.total, 0);
   }
   assert.equal((await ids('Observation')).length, 7, 'the data is intact');
+});
+
+test('composites as the last link of a chain and inside _has', async () => {
+  assert.deepEqual(
+    await ids(`Patient?_has:Observation:subject:component-code-value-quantity=${q('8480-6$gt140')}`),
+    ['p1'],
+  );
+  assert.deepEqual(
+    await ids(`Patient?_has:Observation:subject:component-code-value-quantity=${q('8480-6$gt200')}`),
+    [],
+  );
+  assert.deepEqual(await ids(`Encounter?subject:identifier=12345&_id=enc-by-identifier`), [
+    'enc-by-identifier',
+  ]);
+  const sorted = await fhirFetch(`${server.base}/Observation?_sort=code-value-quantity`);
+  assert.equal(sorted.status, 400);
 });
 
 test('DocumentReference relationship composite (reference and relation type)', async () => {
