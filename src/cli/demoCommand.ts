@@ -52,6 +52,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     const outcomes = await store.writeBatch(writes.slice(i, i + WRITES_PER_TRANSACTION));
     created += outcomes.filter((o) => o !== 'unchanged').length;
   }
+  await store.optimize(); // fresh statistics, so searches on the new data pick good plans
   const seconds = (performance.now() - started) / 1000;
   console.log(
     `Demo practice in ${resolve(options.data)}: ${resources.length} resources (${created} new or changed) in ${seconds.toFixed(1)} s, ` +
@@ -62,7 +63,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     return;
   }
   console.log('Serving plain HTTP on loopback for the demo (TLS and sign-in arrive with access control).');
-  await serveStore(store, options);
+  await serveStore(store, options, { dataDir: options.data, keyDir: options.keyDir, settings });
   console.log(
     'Try: curl "http://HOST:PORT/fhir/Appointment?date=' +
       todayIn(timeZone) +

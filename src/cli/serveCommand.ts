@@ -2,7 +2,9 @@
 import { capabilityStatement } from '../http/capabilityStatement.ts';
 import { buildServer } from '../http/server.ts';
 import { validateResource } from '../fhir/validation/index.ts';
-import { openStore, type ResourceStore } from '../store/index.ts';
+import { openStore, type ResourceStore, type StoreSettings } from '../store/index.ts';
+import { startScheduledExports } from '../downtime/index.ts';
+import { loadDataKey } from '../store/keyStore.ts';
 import { CliError } from './main.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -17,8 +19,8 @@ export interface ServeOptions {
 
 export async function serveCommand(options: ServeOptions): Promise<void> {
   checkListenOptions(options);
-  const { store } = openStore(options.data, options.keyDir);
-  await serveStore(store, options);
+  const { store, settings } = openStore(options.data, options.keyDir);
+  await serveStore(store, options, { dataDir: options.data, keyDir: options.keyDir, settings });
 }
 
 export function checkListenOptions(options: { host: string; port: string; insecureHttp?: boolean }): void {
@@ -36,9 +38,17 @@ export function checkListenOptions(options: { host: string; port: string; insecu
     throw new CliError(`--port must be a number from 0 to 65535, not "${options.port}".`);
 }
 
+/** Where the served store lives: background jobs (downtime copies) need its folder and key. */
+export interface ServedData {
+  dataDir: string;
+  keyDir: string;
+  settings: StoreSettings;
+}
+
 export async function serveStore(
   store: ResourceStore,
   options: { host: string; port: string },
+  data?: ServedData,
 ): Promise<void> {
   const app = buildServer({ store });
   warmUp();
@@ -56,7 +66,18 @@ export async function serveStore(
   }
   console.log(`listening on ${address}`);
   console.log(`FHIR API: ${address}/fhir (try ${address}/fhir/metadata)`);
+  const downtime = data
+    ? startScheduledExports({
+        store,
+        dataDir: data.dataDir,
+        dataKey: loadDataKey(data.keyDir, data.settings.storeId).key,
+        storeId: data.settings.storeId,
+        timeZone: data.settings.timeZone,
+        log: (line) => console.log(line),
+      })
+    : undefined;
   const stop = async () => {
+    downtime?.stop();
     await app.close();
     await store.close();
     process.exit(0);

@@ -30,3 +30,4 @@ export {
 export { listCopies, COPIES_KEPT } from './distribution.ts';
 export { nextExportTime, scheduleExports } from './downtimeSchedule.ts';
 export type { DowntimeContent, PatientChart } from './contentModel.ts';
+export { startScheduledExports } from './scheduledExports.ts';
