@@ -251,7 +251,7 @@ test('in Chromium, offline: a wrong passphrase shows nothing; the right one show
   await page.fill('input[type=password]', 'harbor lantern quiet meadows');
   await page.press('input[type=password]', 'Enter');
   await page.waitForFunction(() =>
-    /does not open this copy/.test(document.getElementById('lock-message')!.textContent!),
+    /does not open this copy/.test((globalThis as any).document.getElementById('lock-message').textContent),
   );
   assert.equal(await page.isHidden('#app'), true);
   assert.ok(!(await page.content()).includes(FAMILY));
@@ -388,11 +388,14 @@ test('prints a paper packet: the schedule, then one section per patient, with th
 
 test('nothing was requested from the network, and nothing was kept in browser storage', async (t) => {
   if (skipReason) return t.skip(skipReason);
-  const stored = await page.evaluate(() => ({
-    local: localStorage.length,
-    session: sessionStorage.length,
-    cookie: document.cookie,
-  }));
+  const stored = await page.evaluate(() => {
+    const browserGlobals = globalThis as any; // this runs in the page, not in Node
+    return {
+      local: browserGlobals.localStorage.length,
+      session: browserGlobals.sessionStorage.length,
+      cookie: browserGlobals.document.cookie,
+    };
+  });
   assert.deepEqual(stored, { local: 0, session: 0, cookie: '' });
   assert.deepEqual(blockedRequests, []);
   blockedRequests = [];
