@@ -65,6 +65,8 @@ function compileElements(
     return (resource) =>
       branches.flatMap(({ path, type, get }) => get(resource).map((value) => ({ path, type, value })));
   }
+  // fhirpath names an element by its model path; a resource's path is its type, which is all the
+  // fast path needs to know of an element's type when compiling a component against it.
   const elements = compileFhirpathElements(expression);
   return (resource) => elements(resource).map(({ path, value }) => ({ path, type: path, value }));
 }
