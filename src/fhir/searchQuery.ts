@@ -16,6 +16,7 @@ import type {
 import { getSearchParameter, type SearchParamDef } from './searchParameters.ts';
 import { dateRange } from './dateRange.ts';
 import { decodeCursor } from './searchCursor.ts';
+import { canonicalUnit, toCanonical, UCUM_SYSTEM } from './ucum.ts';
 import {
   componentCode,
   INDEXED_PARAM_TYPES,
@@ -406,7 +407,7 @@ function parseNumber(name: string, value: string, isQuantity: boolean): NumberVa
   const exponent = Number(numberText.split(/[eE]/)[1] ?? 0);
   const decimals = (mantissa.split('.')[1] ?? '').length - exponent;
   const half = 0.5 * 10 ** -decimals;
-  return {
+  const result: NumberValue = {
     prefix,
     value: number,
     low: number - half,
@@ -414,6 +415,13 @@ function parseNumber(name: string, value: string, isQuantity: boolean): NumberVa
     system: system || undefined,
     code: code || undefined,
   };
+  // A UCUM quantity is compared in canonical units, so that `5|http://unitsofmeasure.org|g` finds 5000 mg.
+  const unit = system === UCUM_SYSTEM && code ? canonicalUnit(code) : undefined;
+  if (unit) {
+    const [value, low, high] = [number, result.low, result.high].map((n) => toCanonical(n, unit));
+    result.canonical = { unit: unit.unit, value: value!, low: low!, high: high! };
+  }
+  return result;
 }
 
 function splitQuantity(value: string): [string, string?, string?] {

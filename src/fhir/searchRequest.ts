@@ -26,6 +26,8 @@ export interface NumberValue {
   high: number;
   system?: string;
   code?: string;
+  /** For a UCUM unit this module knows: the same value, low and high in canonical units. */
+  canonical?: { unit: string; value: number; low: number; high: number };
 }
 
 /** Criteria are ANDed; the values inside one criterion are ORed. */

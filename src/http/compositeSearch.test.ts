@@ -1,6 +1,6 @@
 /**
- * Composite parameters, Range and SampledData values, and the modifiers :identifier, :of-type,
- * :above / :below on tokens, over real HTTP.
+ * Composite parameters, Range and SampledData values, UCUM units, and the modifiers :identifier,
+ * :of-type, :above / :below on tokens, over real HTTP.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -77,6 +77,20 @@ before(async () => {
       factor: 0.1,
       data: '2 5 12 -3',
     },
+  });
+  await put({
+    resourceType: 'Observation',
+    id: 'weight',
+    status: 'final',
+    code: coded('29463-7'),
+    valueQuantity: { value: 150, unit: 'lb', system: UCUM, code: '[lb_av]' },
+  });
+  await put({
+    resourceType: 'Observation',
+    id: 'temperature',
+    status: 'final',
+    code: coded('8310-5'),
+    valueQuantity: { value: 37.2, unit: 'C', system: UCUM, code: 'Cel' },
   });
   await put({
     resourceType: 'RiskAssessment',
@@ -208,7 +222,11 @@ test('composites: a \\$ in a value is literal; a wrong number of parts, a modifi
 });
 
 test('composites: :missing, and injection strings in each component are data', async () => {
-  assert.deepEqual(await ids('Observation?code-value-quantity:missing=false'), ['glucose']);
+  assert.deepEqual(await ids('Observation?code-value-quantity:missing=false'), [
+    'glucose',
+    'temperature',
+    'weight',
+  ]);
   assert.deepEqual(await ids('Observation?component-code-value-quantity:missing=false'), [
     'bp-crossed',
     'bp-high',
@@ -219,7 +237,7 @@ test('composites: :missing, and injection strings in each component are data', a
     assert.equal(res.status, 200);
     assert.equal(res.body.total, 0);
   }
-  assert.equal((await ids('Observation')).length, 7, 'the data is intact');
+  assert.equal((await ids('Observation')).length, 9, 'the data is intact');
 });
 
 test('composites as the last link of a chain and inside _has', async () => {
@@ -324,5 +342,27 @@ test('injection strings through :identifier, :of-type, :below and composite comp
       if (res.status === 200) assert.equal(res.body.total, 0, `${query} matched something`);
     }
   }
-  assert.equal((await ids('Observation')).length, 7, 'the data is intact');
+  assert.equal((await ids('Observation')).length, 9, 'the data is intact');
+});
+
+test('UCUM quantities compare across units of one dimension; other units by their code', async () => {
+  const ucum = (value: string, code: string) => q(`${value}|${UCUM}|${code}`);
+  // 150 [lb_av] is 68.04 kg.
+  assert.deepEqual(await ids(`Observation?value-quantity=${ucum('gt60', 'kg')}`), ['weight']);
+  assert.deepEqual(await ids(`Observation?value-quantity=${ucum('lt60', 'kg')}`), []);
+  assert.deepEqual(await ids(`Observation?value-quantity=${ucum('ap68', 'kg')}`), ['weight']);
+  assert.deepEqual(await ids(`Observation?value-quantity=${ucum('150', '[lb_av]')}`), ['weight']);
+  // 5.4 mmol/L is 5400 umol/L (eq covers [5399.5, 5400.5) umol/L).
+  assert.deepEqual(await ids(`Observation?value-quantity=${ucum('5400', 'umol/L')}`), ['glucose']);
+  assert.deepEqual(await ids(`Observation?value-quantity=${ucum('5.4', 'mg')}`), [], 'mass is not amount');
+  // Composite components too: 150 mm[Hg] is 20.0 kPa.
+  assert.deepEqual(await ids(`Observation?component-code-value-quantity=${q(`8480-6$gt19|${UCUM}|kPa`)}`), [
+    'bp-high',
+  ]);
+  // Celsius has an offset scale, not a factor: it is compared as written.
+  assert.deepEqual(await ids(`Observation?value-quantity=${ucum('37.2', 'Cel')}`), ['temperature']);
+  assert.deepEqual(await ids(`Observation?value-quantity=${ucum('310', 'K')}`), []);
+  // Without a system, the code or unit text must match as written.
+  assert.deepEqual(await ids(`Observation?value-quantity=${q('gt60||kg')}`), []);
+  assert.deepEqual(await ids(`Observation?value-quantity=${q('150||lb')}`), ['weight']);
 });

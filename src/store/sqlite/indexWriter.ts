@@ -4,6 +4,7 @@
  */
 import { componentCode } from '../../fhir/searchRequest.ts';
 import type { IndexEntry, IndexValue } from '../../fhir/types.ts';
+import { canonicalUnit, toCanonical, UCUM_SYSTEM } from '../../fhir/ucum.ts';
 import { normalizeForSearch } from '../normalize.ts';
 import type { Connection } from './connection.ts';
 import { INDEX_TABLES } from './schema.ts';
@@ -23,7 +24,7 @@ const VALUE_COLUMNS: readonly (readonly string[])[] = [
   ['start', 'end', 'grp'], // idx_date
   ['ref', 'target_type', 'target_id', 'grp'], // idx_reference
   ['low', 'high', 'grp'], // idx_number
-  ['low', 'high', 'system', 'code', 'unit', 'grp'], // idx_quantity
+  ['low', 'high', 'system', 'code', 'unit', 'canon_unit', 'canon_low', 'canon_high', 'grp'], // idx_quantity
   ['value', 'grp'], // idx_uri
 ];
 const [STRING, TOKEN, DATE, REFERENCE, NUMBER, QUANTITY, URI] = [0, 1, 2, 3, 4, 5, 6];
@@ -69,9 +70,15 @@ function pushRow(rows: IndexRows, param: string, v: IndexValue, grp: number): vo
     case 'number':
       rows.push(NUMBER, param, v.value, v.high ?? v.value, grp);
       break;
-    case 'quantity':
-      rows.push(QUANTITY, param, v.value, v.high ?? v.value, v.system ?? '', v.code ?? '', v.unit ?? '', grp);
+    case 'quantity': {
+      const high = v.high ?? v.value;
+      const canonical = v.system === UCUM_SYSTEM && v.code ? canonicalUnit(v.code) : undefined;
+      rows.push(QUANTITY, param, v.value, high, v.system ?? '', v.code ?? '', v.unit ?? '');
+      if (canonical) rows.push(canonical.unit, toCanonical(v.value, canonical), toCanonical(high, canonical));
+      else rows.push(null, null, null);
+      rows.push(grp);
       break;
+    }
     case 'uri':
       rows.push(URI, param, v.value, grp);
       break;

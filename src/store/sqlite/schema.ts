@@ -11,13 +11,15 @@
  * each primary key so that two elements with equal values stay two groups.
  *
  * Numbers and quantities are ranges [low, high]: a plain value has low = high; a Range or SampledData
- * spans its bounds (open ends are -Infinity / Infinity), as dates already do.
+ * spans its bounds (open ends are -Infinity / Infinity), as dates already do. A UCUM quantity also
+ * holds its range in canonical units (`canon_*`, see ucum.ts; NULL for other units), so that a search
+ * in `g` finds values written in `mg`.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
- * Run whenever the database is older than SCHEMA_VERSION (new ones included). Schema 1 had index
- * tables of another layout: they are dropped, created anew, and `index_rebuild` asks the store to
+ * Run whenever the database is older than SCHEMA_VERSION (new ones included). Schemas 1 and 2 had index
+ * tables of other layouts: they are dropped, created anew, and `index_rebuild` asks the store to
  * index every current resource again (ResourceTables does, at open). The index is derived data, so
  * nothing is lost; resources and their history are untouched.
  */
@@ -95,10 +97,11 @@ CREATE INDEX IF NOT EXISTS idx_number_lookup ON idx_number (pid, low);
 
 CREATE TABLE IF NOT EXISTS idx_quantity (
   rid INTEGER NOT NULL, pid INTEGER NOT NULL, low REAL NOT NULL, high REAL NOT NULL, system TEXT NOT NULL,
-  code TEXT NOT NULL, unit TEXT NOT NULL, grp INTEGER NOT NULL,
+  code TEXT NOT NULL, unit TEXT NOT NULL, canon_unit TEXT, canon_low REAL, canon_high REAL, grp INTEGER NOT NULL,
   PRIMARY KEY (rid, pid, low, high, system, code, unit, grp)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_quantity_lookup ON idx_quantity (pid, low);
+CREATE INDEX IF NOT EXISTS idx_quantity_canonical ON idx_quantity (pid, canon_unit, canon_low);
 
 CREATE TABLE IF NOT EXISTS idx_uri (
   rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL, grp INTEGER NOT NULL,

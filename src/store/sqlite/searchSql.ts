@@ -351,23 +351,32 @@ function dateMatch(start: string, end: string, v: DateValue, params: unknown[]):
  * number, whose `eq` covers the range its precision implies.
  */
 function numberMatch(v: NumberValue, isQuantity: boolean, x: string, params: unknown[]): string {
-  const [low, high] = [`${x}.low`, `${x}.high`];
+  // A UCUM quantity with a known unit compares canonical values of the same dimension; any other
+  // compares values as written, with the unit (if given) matching code or unit text.
+  const canonical = isQuantity ? v.canonical : undefined;
+  const [low, high] = canonical ? [`${x}.canon_low`, `${x}.canon_high`] : [`${x}.low`, `${x}.high`];
+  const { value, low: searchLow, high: searchHigh } = canonical ?? v;
   const compare: Record<Prefix, () => string> = {
-    eq: () => (params.push(v.low, v.high), `${low} >= ? AND ${high} < ?`),
-    ne: () => (params.push(v.low, v.high), `NOT (${low} >= ? AND ${high} < ?)`),
-    gt: () => (params.push(v.value), `${high} > ?`),
-    lt: () => (params.push(v.value), `${low} < ?`),
-    ge: () => (params.push(v.value), `${high} >= ?`),
-    le: () => (params.push(v.value), `${low} <= ?`),
-    sa: () => (params.push(v.value), `${low} > ?`),
-    eb: () => (params.push(v.value), `${high} < ?`),
+    eq: () => (params.push(searchLow, searchHigh), `${low} >= ? AND ${high} < ?`),
+    ne: () => (params.push(searchLow, searchHigh), `NOT (${low} >= ? AND ${high} < ?)`),
+    gt: () => (params.push(value), `${high} > ?`),
+    lt: () => (params.push(value), `${low} < ?`),
+    ge: () => (params.push(value), `${high} >= ?`),
+    le: () => (params.push(value), `${low} <= ?`),
+    sa: () => (params.push(value), `${low} > ?`),
+    eb: () => (params.push(value), `${high} < ?`),
     ap: () => {
-      const margin = Math.abs(v.value) * 0.1;
-      params.push(v.value + margin, v.value - margin);
+      const margin = Math.abs(value) * 0.1;
+      params.push(value + margin, value - margin);
       return `${low} <= ? AND ${high} >= ?`;
     },
   };
   const conditions = [compare[v.prefix]()];
+  if (canonical) {
+    params.push(canonical.unit);
+    conditions.push(`${x}.canon_unit = ?`);
+    return conditions.join(' AND ');
+  }
   if (isQuantity && v.code !== undefined) {
     params.push(v.code, v.code);
     conditions.push(`(${x}.code = ? OR ${x}.unit = ?)`);
