@@ -18,6 +18,7 @@ import {
   openEnvelope,
   passphraseProblem,
   readPassphraseFile,
+  scheduleExports,
   type DowntimeContent,
   type Envelope,
   type ExportRequest,
@@ -475,5 +476,24 @@ describe('the export schedule', () => {
       nextExportTime(new Date('2026-11-28T00:00:00Z'), timing, 'Asia/Kathmandu').toISOString(),
       '2026-11-28T01:15:00.000Z',
     );
+  });
+
+  test('runs the job at each time, goes on after a failure, and stops when told', async () => {
+    const runs: number[] = [];
+    const errors: string[] = [];
+    const schedule = scheduleExports(
+      (after) => new Date(after.getTime() + 50),
+      async () => {
+        runs.push(Date.now());
+        if (runs.length === 1) throw new Error('location full');
+      },
+      (error) => errors.push((error as Error).message),
+    );
+    while (runs.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    schedule.stop();
+    const count = runs.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(runs.length, count, 'no run after stop');
+    assert.deepEqual(errors, ['location full']);
   });
 });

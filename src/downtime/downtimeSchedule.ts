@@ -24,15 +24,15 @@ export function nextExportTime(after: Date, timing: Timing, timeZone: string): D
   throw new Error('No downtime export time in the next three days: check clinicHours and nightHour.');
 }
 
-/** Runs `job` at every export time until stopped. A failing job is reported and the schedule goes on. */
+/** Runs `job` at every time `nextTime` gives, until stopped. A failing job is reported and the schedule goes on. */
 export function scheduleExports(
-  timing: Timing,
-  timeZone: string,
+  nextTime: (after: Date) => Date,
   job: () => Promise<void>,
   onError: (error: unknown) => void,
 ): { next: () => Date; stop: () => void } {
   let timer: NodeJS.Timeout | undefined;
-  let nextAt = nextExportTime(new Date(), timing, timeZone);
+  let stopped = false;
+  let nextAt = nextTime(new Date());
   const arm = () => {
     // setTimeout cannot wait more than about 24.8 days; the next time is never more than a day away.
     timer = setTimeout(
@@ -42,13 +42,19 @@ export function scheduleExports(
         } catch (error) {
           onError(error);
         }
-        nextAt = nextExportTime(new Date(), timing, timeZone);
-        arm();
+        nextAt = nextTime(new Date());
+        if (!stopped) arm();
       },
       Math.max(0, nextAt.getTime() - Date.now()),
     );
     timer.unref();
   };
   arm();
-  return { next: () => nextAt, stop: () => clearTimeout(timer) };
+  return {
+    next: () => nextAt,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

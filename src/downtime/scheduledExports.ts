@@ -7,7 +7,7 @@ import type { ResourceStore } from '../store/index.ts';
 import { unwrapKey } from './downtimeCrypto.ts';
 import { exportDowntime } from './downtimeExport.ts';
 import { readDowntimeSettings } from './downtimeSettings.ts';
-import { scheduleExports } from './downtimeSchedule.ts';
+import { nextExportTime, scheduleExports } from './downtimeSchedule.ts';
 
 export interface ScheduledExportsOptions {
   store: ResourceStore;
@@ -23,8 +23,7 @@ export function startScheduledExports(options: ScheduledExportsOptions): { stop:
   const initial = readDowntimeSettings(options.dataDir);
   if (!initial) return undefined;
   const schedule = scheduleExports(
-    initial,
-    options.timeZone,
+    (after) => nextExportTime(after, readDowntimeSettings(options.dataDir) ?? initial, options.timeZone),
     async () => {
       // Settings are read at each run, so a new passphrase or location applies without a restart.
       const settings = readDowntimeSettings(options.dataDir) ?? initial;
