@@ -154,6 +154,12 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
   }
   const [code, modifier] = splitOnce(name, ':');
   if (code === '_id') return { kind: 'id', ids: splitValues(value).map(unescape) };
+  if (code === '_text' || code === '_content') {
+    if (modifier !== undefined) return `does not support the modifier :${modifier}`;
+    const values = splitValues(value).map(unescape);
+    if (values.some((v) => v.trim() === '')) throw badRequest(`Search parameter ${name} has an empty value.`);
+    return { kind: 'text', scope: code === '_text' ? 'narrative' : 'content', values };
+  }
   if (code === '_lastUpdated')
     return { kind: 'lastUpdated', values: splitValues(value).map((v) => parseDate(name, v)) };
   const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);

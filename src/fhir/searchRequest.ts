@@ -46,6 +46,8 @@ export type Criterion =
   | { kind: 'number' | 'quantity'; code: string; values: NumberValue[] }
   | { kind: 'uri'; code: string; modifier?: 'below' | 'above'; values: string[] }
   | { kind: 'missing'; code: string; paramType: IndexedParamType; missing: boolean }
+  /** `_text` (narrative) and `_content` (whole resource): every word of one of `values` occurs. */
+  | { kind: 'text'; scope: 'narrative' | 'content'; values: string[] }
   /**
    * A composite parameter (also `identifier:of-type`): some alternative in `values` (OR) has every
    * component criterion (one per component, under `componentCode(code, i)`) met by one element.

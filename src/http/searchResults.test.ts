@@ -121,3 +121,27 @@ test('_summary=count, data and text; _elements', async () => {
   const bad = await fhirFetch(`${server.base}/Patient?_summary=maybe`);
   assert.equal(bad.status, 400);
 });
+
+test('_text searches the narrative and _content the whole resource, word by word', async () => {
+  const ids = async (query: string) => {
+    const res = await fhirFetch(`${server.base}/${query}`, { headers: { prefer: 'handling=strict' } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body.entry.map((e: any) => `${e.resource.resourceType}/${e.resource.id}`).sort();
+  };
+  assert.deepEqual(await ids('Patient?_text=includeson'), ['Patient/pat-1']);
+  assert.deepEqual(await ids('Patient?_text=IDA%20includeson'), ['Patient/pat-1'], 'every word, any case');
+  assert.deepEqual(await ids('Patient?_text=ida%20reyes'), [], 'every word must occur');
+  assert.deepEqual(await ids('Patient?_text=nobody,ida'), ['Patient/pat-1'], 'commas are alternatives');
+  assert.deepEqual(await ids('Patient?_text=married'), [], 'marital status is not in the narrative');
+  assert.deepEqual(await ids(`Patient?_content=${encodeURIComponent('MARRIÉD')}`), ['Patient/pat-1']);
+  assert.deepEqual(await ids('Condition?_content=44054006'), ['Condition/c-2']);
+  assert.deepEqual(await ids('Patient?_has:Condition:subject:_content=44054006'), ['Patient/pat-1']);
+  assert.deepEqual(await ids('Condition?subject=Patient/pat-1&_content=38341003'), ['Condition/c-1']);
+  for (const evil of ["' OR 1=1 --", '"; DROP TABLE resource; --', '%']) {
+    assert.deepEqual(await ids(`Patient?_content=${encodeURIComponent(evil)}`), [], evil);
+  }
+  const modifier = await fhirFetch(`${server.base}/Patient?_text:exact=ida`, {
+    headers: { prefer: 'handling=strict' },
+  });
+  assert.equal(modifier.status, 400);
+});

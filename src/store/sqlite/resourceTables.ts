@@ -23,6 +23,7 @@ import type { Connection } from './connection.ts';
 import { IndexWriter, toIndexRows, type IndexRows } from './indexWriter.ts';
 import { SearchParamIds } from './searchParamIds.ts';
 import { SearchSqlBuilder } from './searchSql.ts';
+import { registerTextMatch } from './textSearch.ts';
 import { stampJson, stampResource, unstampedJson, unstampJson } from './storedJson.ts';
 
 /** A write of a batch serialized ahead, e.g. by an import worker: JSON as `unstampedJson` gives it. */
@@ -61,6 +62,7 @@ export class ResourceTables {
   private lastStamp = 0;
 
   constructor(private readonly db: Connection) {
+    registerTextMatch(db);
     this.pids = new SearchParamIds(db);
     this.indexWriter = new IndexWriter(db, this.pids);
     this.sqlBuilder = new SearchSqlBuilder(this.pids);

@@ -17,6 +17,7 @@ import type {
 } from '../../fhir/searchRequest.ts';
 import { normalizeForSearch } from '../normalize.ts';
 import type { SearchParamIds } from './searchParamIds.ts';
+import { foldWords, TEXT_MATCH_FUNCTION } from './textSearch.ts';
 
 export interface Sql {
   text: string;
@@ -113,6 +114,10 @@ export class SearchSqlBuilder {
         const sources = `SELECT ${s}.rid FROM resource ${s} WHERE ${s}.type = ? AND ${s}.deleted = 0 AND ${this.criterion(c.criterion, [c.sourceType], params, s)}`;
         return `(${r}.type || '/' || ${r}.id) IN (SELECT x.ref FROM idx_reference x WHERE x.pid IN (${pidList}) AND x.rid IN (${sources}))`;
       }
+      case 'text':
+        // Matched on the stored JSON (see textSearch.ts): the words are bound as one JSON value.
+        params.push(c.scope, JSON.stringify(foldWords(c.values)));
+        return `${TEXT_MATCH_FUNCTION}((SELECT tv.body FROM resource_version tv WHERE tv.vid = ${r}.vid), ?, ?) = 1`;
       case 'missing': {
         const having = `${r}.rid IN (SELECT x.rid FROM ${TABLE_OF[c.paramType]} x WHERE x.pid IN (${this.pidList(c.code, types, params)}))`;
         return c.missing ? `NOT ${having}` : having;
