@@ -296,11 +296,31 @@ describe('odd data', () => {
       start: '2026-11-28T09:30:00Z',
       participant: [{ actor: { reference: 'Patient/nowhere', display: 'Walk-in' }, status: 'accepted' }],
     } as Resource);
+    await odd.store.update({
+      resourceType: 'Appointment',
+      id: 'a3',
+      status: 'proposed',
+      start: '2026-11-28T10:00:00Z',
+      participant: [
+        {
+          actor: { reference: 'https://other.example/fhir/Patient/bare/_history/1' },
+          status: 'needs-action',
+        },
+      ],
+    } as Resource);
     await exportDowntime(oddRequest('odd.html'));
     const opened = contentOf(join(folder.path, 'odd.html'));
     const day = opened.days[0];
     assert.equal(day.clinicians[0].name, 'No clinician assigned');
-    assert.equal(day.clinicians[0].appointments.length, 2);
+    assert.equal(day.clinicians[0].appointments.length, 3);
+    assert.deepEqual(
+      day.clinicians[0].appointments.map((a) => [a.localTime, a.status, a.patient]),
+      [
+        ['09:00', 'booked', 0],
+        ['09:30', 'booked', undefined],
+        ['10:00', 'proposed', 0],
+      ],
+    );
     assert.equal(opened.patients.length, 1);
     assert.equal(opened.patients[0].name, 'Patient bare');
     assert.deepEqual(opened.patients[0].allergies, []);

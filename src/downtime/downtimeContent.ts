@@ -36,7 +36,8 @@ const LOOK_AHEAD_DAYS = 31;
 const PAGE = 1000;
 /** A chart's newest 3,000 results are read; older ones are not needed in a downtime copy. */
 const OBSERVATION_PAGES = 3;
-const INACTIVE_APPOINTMENT = new Set(['entered-in-error', 'proposed']);
+/** Appointments shown: all but those recorded in error (proposed and waitlisted ones show their status). */
+const INACTIVE_APPOINTMENT = new Set(['entered-in-error']);
 
 export async function readDowntimeContent(
   store: StoreOperations,
@@ -86,9 +87,9 @@ export async function readDowntimeContent(
       };
       const patientRef = asArray(appointment.participant)
         .map((p: any) => p?.actor)
-        .find((actor: any) => typeof actor?.reference === 'string' && actor.reference.startsWith('Patient/'));
+        .find((actor: any) => patientIdOf(actor) !== undefined);
       if (patientRef) {
-        const entry = await chartFor(patientRef.reference.slice('Patient/'.length));
+        const entry = await chartFor(patientIdOf(patientRef)!);
         if (typeof entry === 'number') {
           visit.patient = entry;
           patients[entry].visits.push(`${date} ${time}, ${clinician}`);
@@ -154,6 +155,12 @@ export function pickClinicDays(byDay: Map<string, DayVisit[]>, today: string, da
       picked.push(date);
   }
   return picked;
+}
+
+/** The id of a Patient reference: relative, absolute (ending in Patient/id) or versioned. */
+function patientIdOf(actor: any): string | undefined {
+  if (typeof actor?.reference !== 'string') return undefined;
+  return /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(actor.reference)?.[1];
 }
 
 function clinicianOf(appointment: any): string {
