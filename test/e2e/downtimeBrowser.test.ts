@@ -386,6 +386,34 @@ test('prints a paper packet: the schedule, then one section per patient, with th
   await page.emulateMedia({ media: 'screen' });
 });
 
+test('a copy older than the threshold shows a warning banner', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const context = await browser!.newContext();
+  await context.route('**/*', (route) => {
+    if (route.request().url().startsWith('file:')) return route.continue();
+    blockedRequests.push(route.request().url());
+    return route.abort();
+  });
+  // Opened ten hours after the export: the page's clock is moved forward.
+  await context.addInitScript(() => {
+    const realNow = Date.now.bind(Date);
+    Date.now = () => realNow() + 10 * 3_600_000;
+  });
+  const late = await context.newPage();
+  await late.goto(pathToFileURL(out).href);
+  await late.fill('input[type=password]', PASSPHRASE);
+  await late.press('input[type=password]', 'Enter');
+  await late.waitForSelector('.clinician');
+  assert.equal(await late.isVisible('#stale'), true);
+  assert.match(
+    await late.innerText('#stale'),
+    /^This copy is 10 hours old: anything recorded since .* is missing/,
+  );
+  assert.match(await late.innerText('#asof'), /\(10 hours ago\)/);
+  await late.screenshot({ path: join(shots, '7-stale-banner.png') });
+  await context.close();
+});
+
 test('nothing was requested from the network, and nothing was kept in browser storage', async (t) => {
   if (skipReason) return t.skip(skipReason);
   const stored = await page.evaluate(() => {
