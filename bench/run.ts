@@ -1,22 +1,24 @@
 /**
  * `npm run bench`: the named benchmarks, or by default the import benchmark (with the peak memory of the
  * 515-bundle import unless --quick) and the read-by-id benchmark; then a summary of the figures against
- * their baselines and goals. `search` (a million resources: it builds its store first, about 10 minutes,
+ * their baselines and goals (and the downtime export). `search` (a million resources: it builds its store first, about 10 minutes,
  * then reuses it) runs only when named.
  *
- *   npm run bench [-- [ingest] [read] [search] [--quick]]
+ *   npm run bench [-- [ingest] [read] [search] [downtime] [--quick]]
  */
 import { flags, machine, meetsGoal, printFigure, type Figure } from './common.ts';
 import { runIngest } from './ingest.ts';
 import { runReadById } from './readById.ts';
 import { runSearch } from './search.ts';
+import { runDowntime } from './downtime.ts';
 
 const BENCHMARKS: Record<string, (quick: boolean) => Promise<Figure[]>> = {
   ingest: (quick) => runIngest({ quick, bench515: !quick }),
   read: (quick) => runReadById({ quick, bench515: false }),
   search: (quick) => runSearch({ quick, bench515: false }),
+  downtime: (quick) => runDowntime({ quick }),
 };
-const DEFAULT = ['ingest', 'read'];
+const DEFAULT = ['ingest', 'read', 'downtime'];
 
 const { quick } = flags();
 const named = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
