@@ -26,7 +26,7 @@ interface CompiledParam {
   fast: boolean;
 }
 
-// Special parameters (Location `near`) need their own kind of index; composites are compiled apart.
+// Composites are compiled apart; of the special parameters only Location `near` has values.
 const INDEXED_TYPES = INDEXED_PARAM_TYPES;
 
 const plans: Record<ExtractionEngine, Map<string, CompiledParam[]>> = {
@@ -87,7 +87,8 @@ function compileParam(
     const composite = compileComposite(resourceType, def, engine);
     return composite && { code, type, expression, composite, fast: engine === 'fast' };
   }
-  if (expression === undefined || !INDEXED_TYPES.has(type)) return undefined;
+  const indexed = INDEXED_TYPES.has(type) || (type === 'special' && code === 'near');
+  if (expression === undefined || !indexed) return undefined;
   const fast = engine === 'fast' ? compileFastPath(resourceType, expression) : undefined;
   const evaluate = fast ?? compileFhirpath(expression);
   return { code, type, expression, evaluate, fast: fast !== undefined };

@@ -34,9 +34,25 @@ export function appendIndexValues(
     case 'uri':
       if (isText(value)) out.push({ kind: 'uri', value });
       return;
+    case 'special':
+      return appendPosition(elementType, value, out);
     default:
-      return; // composite and special parameters are indexed elsewhere
+      return; // composite parameters are indexed elsewhere
   }
+}
+
+/**
+ * Location `near` (the only R4 special parameter with an expression): a position is a composite of
+ * latitude and longitude, so that a search can take both from the same position.
+ */
+function appendPosition(elementType: string, value: unknown, out: IndexValue[]): void {
+  if (elementType !== 'BackboneElement' || !isObject(value)) return;
+  const { latitude, longitude } = value;
+  if (!isNumber(latitude) || !isNumber(longitude)) return;
+  out.push({
+    kind: 'composite',
+    components: [[{ kind: 'number', value: latitude }], [{ kind: 'number', value: longitude }]],
+  });
 }
 
 const humanNameParts = ['family', 'given', 'prefix', 'suffix', 'text'];

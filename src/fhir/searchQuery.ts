@@ -164,6 +164,10 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
     return { kind: 'lastUpdated', values: splitValues(value).map((v) => parseDate(name, v)) };
   const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
   const paramType = definitions[0]?.type;
+  if (paramType === 'special' && code === 'near' && definitions.length === types.length) {
+    if (modifier !== undefined) return `does not support the modifier :${modifier}`;
+    return { kind: 'near', code, values: splitValues(value).map((v) => parseNear(name, v)) };
+  }
   if (paramType === 'composite' && definitions.every((d) => d.type === 'composite')) {
     return parseComposite(name, code, modifier, definitions[0]!, types, value);
   }
@@ -351,6 +355,32 @@ function parseComposite(
     });
   });
   return { kind: 'composite', code, values };
+}
+
+/** Without a distance, `near` means within this many kilometres. */
+const DEFAULT_NEAR_KM = 5;
+
+/** `near=latitude|longitude|distance|units` (units a UCUM length, km when omitted). */
+function parseNear(name: string, value: string): { latitude: number; longitude: number; km: number } {
+  const [latText = '', lonText = '', distanceText = '', units = 'km'] = splitUnescaped(value, '|').map(
+    unescape,
+  );
+  const number = (text: string) => (/^[-+]?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN);
+  const [latitude, longitude] = [number(latText), number(lonText)];
+  const distance = distanceText === '' ? DEFAULT_NEAR_KM : number(distanceText);
+  const unit = canonicalUnit(units || 'km');
+  if (
+    !(Math.abs(latitude) <= 90) ||
+    !(Math.abs(longitude) <= 180) ||
+    !(distance >= 0) ||
+    unit?.unit !== 'm'
+  ) {
+    throw badRequest(
+      `${name}: "${value}" must read latitude|longitude|distance|units, e.g. 42.25|-83.69|10|km.`,
+    );
+  }
+  const km = distanceText === '' ? distance : (distance * unit.factor) / 1000;
+  return { latitude, longitude, km };
 }
 
 /** `identifier:of-type=type-system|type-code|value`: an identifier of that type with that value. */

@@ -46,6 +46,8 @@ export type Criterion =
   | { kind: 'number' | 'quantity'; code: string; values: NumberValue[] }
   | { kind: 'uri'; code: string; modifier?: 'below' | 'above'; values: string[] }
   | { kind: 'missing'; code: string; paramType: IndexedParamType; missing: boolean }
+  /** Location `near`: a position within `km` of one of the points. */
+  | { kind: 'near'; code: string; values: { latitude: number; longitude: number; km: number }[] }
   /** `_text` (narrative) and `_content` (whole resource): every word of one of `values` occurs. */
   | { kind: 'text'; scope: 'narrative' | 'content'; values: string[] }
   /**

@@ -44,6 +44,7 @@ const ATOMS: Record<string, { factor: number; dims: Dimensions; metric?: boolean
   '[oz_av]': { factor: 28.349_523_125, dims: { g: 1 } },
   '[in_i]': { factor: 0.0254, dims: { m: 1 } },
   '[ft_i]': { factor: 0.3048, dims: { m: 1 } },
+  '[mi_i]': { factor: 1609.344, dims: { m: 1 } },
   '%': { factor: 0.01, dims: {} },
 };
 

@@ -54,6 +54,7 @@ export function capabilityStatement(): Resource {
               (p) =>
                 INDEXED_PARAM_TYPES.has(p.type) ||
                 p.type === 'composite' ||
+                p.code === 'near' ||
                 p.code === '_id' ||
                 p.code === '_lastUpdated',
             )

@@ -23,6 +23,7 @@ import type { Connection } from './connection.ts';
 import { IndexWriter, toIndexRows, type IndexRows } from './indexWriter.ts';
 import { SearchParamIds } from './searchParamIds.ts';
 import { SearchSqlBuilder } from './searchSql.ts';
+import { registerDistance } from './geoSearch.ts';
 import { registerTextMatch } from './textSearch.ts';
 import { stampJson, stampResource, unstampedJson, unstampJson } from './storedJson.ts';
 
@@ -63,6 +64,7 @@ export class ResourceTables {
 
   constructor(private readonly db: Connection) {
     registerTextMatch(db);
+    registerDistance(db);
     this.pids = new SearchParamIds(db);
     this.indexWriter = new IndexWriter(db, this.pids);
     this.sqlBuilder = new SearchSqlBuilder(this.pids);

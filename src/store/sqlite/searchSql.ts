@@ -4,19 +4,21 @@
  * Each criterion is `r.rid IN (rows of an index table)`, which lets SQLite drive the query from the most
  * selective index lookup (a correlated EXISTS would probe the index once per candidate resource).
  */
-import type {
-  Criterion,
-  DateValue,
-  NumberValue,
-  PageCursor,
-  Prefix,
-  SearchRequest,
-  SortKey,
-  TokenValue,
-  ValueCriterion,
+import {
+  componentCode,
+  type Criterion,
+  type DateValue,
+  type NumberValue,
+  type PageCursor,
+  type Prefix,
+  type SearchRequest,
+  type SortKey,
+  type TokenValue,
+  type ValueCriterion,
 } from '../../fhir/searchRequest.ts';
 import { normalizeForSearch } from '../normalize.ts';
 import type { SearchParamIds } from './searchParamIds.ts';
+import { boundingBox, DISTANCE_FUNCTION } from './geoSearch.ts';
 import { foldWords, TEXT_MATCH_FUNCTION } from './textSearch.ts';
 
 export interface Sql {
@@ -128,6 +130,19 @@ export class SearchSqlBuilder {
       }
       case 'composite':
         return this.compositeCriterion(c, types, params, alias);
+      case 'near': {
+        // Latitude and longitude rows of one position (one group), inside the box, then within the distance.
+        const [lat, lon] = [0, 1].map((i) => this.pidList(componentCode(c.code, i), types, params));
+        const options = c.values.map((v) => {
+          const box = boundingBox(v.latitude, v.longitude, v.km);
+          params.push(box.minLat, box.maxLat, box.minLon, box.maxLon, v.latitude, v.longitude, v.km);
+          return `x0.low BETWEEN ? AND ? AND x1.low BETWEEN ? AND ? AND ${DISTANCE_FUNCTION}(x0.low, x1.low, ?, ?) <= ?`;
+        });
+        return (
+          `${r}.rid IN (SELECT x0.rid FROM idx_number x0 JOIN idx_number x1 ON x1.rid = x0.rid AND x1.grp = x0.grp ` +
+          `WHERE x0.pid IN (${lat}) AND x1.pid IN (${lon}) AND ${anyOf(options)})`
+        );
+      }
       default:
         return this.valueCriterion(c, types, params, alias);
     }
