@@ -366,3 +366,27 @@ test('UCUM quantities compare across units of one dimension; other units by thei
   assert.deepEqual(await ids(`Observation?value-quantity=${q('gt60||kg')}`), []);
   assert.deepEqual(await ids(`Observation?value-quantity=${q('150||lb')}`), ['weight']);
 });
+
+test('UCUM quantities sort by their value in canonical units', async () => {
+  const put = (id: string, value: number, code: string) =>
+    fhirFetch(`${server.base}/Observation/${id}`, {
+      method: 'PUT',
+      body: {
+        resourceType: 'Observation',
+        id,
+        status: 'final',
+        code: coded('3141-9'),
+        valueQuantity: { value, unit: code, system: UCUM, code },
+      },
+    });
+  await put('w-kg', 1.2, 'kg');
+  await put('w-g', 900, 'g');
+  await put('w-lb', 2, '[lb_av]'); // 907 g
+  const res = await fhirFetch(`${server.base}/Observation?code=3141-9&_sort=value-quantity`);
+  assert.deepEqual(
+    res.body.entry.map((e: any) => e.resource.id),
+    ['w-g', 'w-lb', 'w-kg'],
+  );
+  for (const id of ['w-kg', 'w-g', 'w-lb'])
+    await fhirFetch(`${server.base}/Observation/${id}`, { method: 'DELETE' });
+});

@@ -187,20 +187,21 @@ export class SearchSqlBuilder {
       if (key.code === '_id') return { expression: 'r.id', descending };
       if (key.code === '_lastUpdated') return { expression: 'r.last_updated', descending };
       const table = TABLE_OF[key.paramType!];
+      // UCUM quantities sort by their canonical value, so that 900 mg comes before 1 g.
       const column = {
-        idx_string: 'norm',
-        idx_token: 'code',
-        idx_date: 'start',
-        idx_reference: 'ref',
-        idx_number: 'low',
-        idx_quantity: 'low',
-        idx_uri: 'value',
+        idx_string: 'x.norm',
+        idx_token: 'x.code',
+        idx_date: 'x.start',
+        idx_reference: 'x.ref',
+        idx_number: 'x.low',
+        idx_quantity: 'coalesce(x.canon_low, x.low)',
+        idx_uri: 'x.value',
       }[table];
       // A resource with several values sorts by its first in the order asked for.
       const pick = descending ? 'max' : 'min';
       const pids = this.pidList(key.code, types, params);
       return {
-        expression: `(SELECT ${pick}(x.${column}) FROM ${table} x WHERE x.rid = r.rid AND x.pid IN (${pids}))`,
+        expression: `(SELECT ${pick}(${column}) FROM ${table} x WHERE x.rid = r.rid AND x.pid IN (${pids}))`,
         descending,
       };
     });
