@@ -154,6 +154,15 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
   }
   const [code, modifier] = splitOnce(name, ':');
   if (code === '_id') return { kind: 'id', ids: splitValues(value).map(unescape) };
+  if (code === '_list') {
+    // `_list=42`: the resources List/42 holds, i.e. those that List/42's `item` refers to. Functional
+    // lists (`$current-problems`) are not supported.
+    if (modifier !== undefined) return `does not support the modifier :${modifier}`;
+    const ids = splitValues(value).map(unescape);
+    if (ids.some((id) => !/^[A-Za-z0-9\-.]{1,64}$/.test(id)))
+      return 'takes List ids (functional lists such as $current-problems are not supported)';
+    return { kind: 'has', sourceType: 'List', code: 'item', criterion: { kind: 'id', ids } };
+  }
   if (code === '_text' || code === '_content') {
     if (modifier !== undefined) return `does not support the modifier :${modifier}`;
     const values = splitValues(value).map(unescape);

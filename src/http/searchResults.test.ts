@@ -145,3 +145,25 @@ test('_text searches the narrative and _content the whole resource, word by word
   });
   assert.equal(modifier.status, 400);
 });
+
+test('_list finds the resources a List holds', async () => {
+  const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
+  await put({
+    resourceType: 'List',
+    id: 'problems',
+    status: 'current',
+    mode: 'working',
+    entry: [{ item: { reference: 'Condition/c-2' } }, { item: { reference: 'Patient/pat-1' } }],
+  });
+  const conditions = await fhirFetch(`${server.base}/Condition?_list=problems`);
+  assert.deepEqual(
+    conditions.body.entry.map((e: any) => e.resource.id),
+    ['c-2'],
+  );
+  const none = await fhirFetch(`${server.base}/Condition?_list=no-such-list`);
+  assert.equal(none.body.total, 0);
+  const functional = await fhirFetch(`${server.base}/Condition?_list=$current-problems`, {
+    headers: { prefer: 'handling=strict' },
+  });
+  assert.equal(functional.status, 400);
+});
