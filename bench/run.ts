@@ -2,7 +2,7 @@
  * `npm run bench`: the named benchmarks, or by default the import benchmark (with the peak memory of the
  * 515-bundle import unless --quick), the read-by-id benchmark and the downtime-copy benchmark; then a
  * summary of the figures against their baselines and goals. `search` (a million resources: it builds
- * its store first, about 10 minutes, then reuses it) runs only when named.
+ * its store first, 20 to 40 minutes, then reuses it) runs only when named.
  *
  *   npm run bench [-- [ingest] [read] [search] [downtime] [--quick]]
  */

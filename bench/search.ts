@@ -23,7 +23,15 @@ const SNOMED = 'http://snomed.info/sct';
 /** One clinical query: the HTTP request and the SQL that does the same lookup, for each of its values. */
 interface Query {
   name: string;
-  cases: { path: string; sql: string; params: unknown[] }[];
+  cases: Case[];
+}
+
+interface Case {
+  path: string;
+  /** Measure the page this far on, reached from `path` by `next` links (the path is resolved first). */
+  followTo?: number;
+  sql: string;
+  params: unknown[];
 }
 
 interface Latencies {
@@ -45,6 +53,7 @@ export async function runSearch(options = flags()): Promise<Figure[]> {
   const results = new Map<string, Latencies>();
   try {
     for (const query of queries) {
+      for (const c of query.cases) if (c.followTo) c.path = await followNext(server.base, c.path, c.followTo);
       await checkSameResults(server.base, db, query);
       const measured: Latencies = { http: [], sql: [] };
       for (const c of query.cases.slice(0, 3)) {
@@ -273,14 +282,34 @@ function clinicalQueries(db: Connection, today: string): Query[] {
     })),
   };
 
-  // 7. Paging: the 50th page of 50 Observations, in storage order and newest first for a code.
+  // 7. Paging to the 50th page of 50 Observations: all of them in storage order, and those of a code
+  // newest first; by `_offset`, and by following `next` links (cursors) as a client pages.
+  const observationPage = (offset: number, sql: string, params: unknown[]) =>
+    db.prepare(sql).get(...params, offset) as { rid: number; start: number };
+  // NOT INDEXED: in storage order, the first 2,500 Observations are among the first 6,000 rows; the
+  // type's index would make SQLite read and sort all 450,000 of them.
+  const byRid = `SELECT r.rid, r.id, v.body FROM resource r NOT INDEXED JOIN resource_version v ON v.vid = r.vid
+                 WHERE r.type = 'Observation' AND r.deleted = 0`;
+  const plain = `${byRid} ORDER BY r.rid LIMIT 1 OFFSET ?`;
+  const lastOf49 = observationPage(49 * 50 - 1, plain, []).rid;
   const page50: Query = {
-    name: 'Observation?_offset=2450 (page 50)',
+    name: 'Observation page 50, _offset',
     cases: [
       {
         path: '/Observation?_count=50&_offset=2450',
-        sql: `${body} WHERE r.type = 'Observation' AND r.deleted = 0 ORDER BY r.rid LIMIT 50 OFFSET 2450`,
+        sql: `${byRid} ORDER BY r.rid LIMIT 50 OFFSET 2450`,
         params: [],
+      },
+    ],
+  };
+  const page50Linked: Query = {
+    name: 'Observation page 50, next links',
+    cases: [
+      {
+        path: '/Observation?_count=50',
+        followTo: 50,
+        sql: `${byRid} AND r.rid > ? ORDER BY r.rid LIMIT 50`,
+        params: [lastOf49],
       },
     ],
   };
@@ -290,20 +319,49 @@ function clinicalQueries(db: Connection, today: string): Query[] {
     )
     .pluck()
     .all(pid('Observation', 'code'), LOINC) as string[];
+  // Walks the dates from the newest (CROSS JOIN keeps that order), keeping those of the code, and reads
+  // the bodies of the page only: no sort of all the code's rows.
+  const newestFirst = (where: string, limit: string) =>
+    `SELECT q.rid, r.id, q.start, v.body FROM
+       (SELECT d.rid, d.start FROM idx_date d
+          CROSS JOIN idx_token t ON t.rid = d.rid AND t.pid = ? AND t.code = ? AND t.system = ?
+        WHERE d.pid = ? ${where} ORDER BY d.start DESC, d.rid LIMIT ${limit}) q
+     CROSS JOIN resource r ON r.rid = q.rid AND r.deleted = 0
+     JOIN resource_version v ON v.vid = r.vid ORDER BY q.start DESC, q.rid`;
   const sortedPage50: Query = {
-    name: 'Observation?code=&_sort=-date, page 50',
+    name: 'Observation?code=&_sort=-date page 50, _offset',
     cases: observationCodes.map((code) => ({
       path: `/Observation?code=${encodeURIComponent(`${LOINC}|${code}`)}&_sort=-date&_count=50&_offset=2450`,
-      // Walks the dates from the newest, keeping those of the code: no sort of all the code's rows.
-      sql: `SELECT r.id, v.body FROM idx_date d
-              JOIN idx_token t ON t.rid = d.rid AND t.pid = ? AND t.code = ? AND t.system = ?
-              JOIN resource r ON r.rid = d.rid AND r.deleted = 0
-              JOIN resource_version v ON v.vid = r.vid
-            WHERE d.pid = ? ORDER BY d.start DESC LIMIT 50 OFFSET 2450`,
+      sql: newestFirst('', '50 OFFSET 2450'),
       params: [pid('Observation', 'code'), code, LOINC, pid('Observation', 'date')],
     })),
   };
-  return [byName, observations, appointments, conditions, chain, has, page50, sortedPage50];
+  const sortedPage50Linked: Query = {
+    name: 'Observation?code=&_sort=-date page 50, next links',
+    // Two codes: reaching page 50 takes 49 requests, each as slow as the search is.
+    cases: observationCodes.slice(0, 2).map((code) => {
+      const params = [pid('Observation', 'code'), code, LOINC, pid('Observation', 'date')];
+      const last = observationPage(49 * 50 - 1, newestFirst('', '1 OFFSET ?'), params);
+      return {
+        path: `/Observation?code=${encodeURIComponent(`${LOINC}|${code}`)}&_sort=-date&_count=50`,
+        followTo: 50,
+        sql: newestFirst('AND d.start <= ? AND (d.start < ? OR d.rid > ?)', '50'),
+        params: [...params, last.start, last.start, last.rid],
+      };
+    }),
+  };
+  return [
+    byName,
+    observations,
+    appointments,
+    conditions,
+    chain,
+    has,
+    page50,
+    page50Linked,
+    sortedPage50,
+    sortedPage50Linked,
+  ];
 }
 
 /** The first case of a query must find the same resources over HTTP as by SQL; a warning otherwise. */
@@ -323,6 +381,20 @@ async function checkSameResults(base: string, db: Connection, query: Query): Pro
     console.log(
       `  warning: ${c.path}: ${viaHttp.length} resources over HTTP, ${viaSql.length} by SQL, not the same`,
     );
+}
+
+/** The path of the `page`-th page, following `next` links from the first. */
+async function followNext(base: string, path: string, page: number): Promise<string> {
+  for (let at = 1; at < page; at++) {
+    const bundle = (await (await fetch(base + path)).json()) as {
+      link?: { relation: string; url: string }[];
+    };
+    const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+    if (!next) throw new Error(`${path}: no next link on page ${at}`);
+    const url = new URL(next);
+    path = url.pathname.slice(new URL(base).pathname.length) + url.search;
+  }
+  return path;
 }
 
 async function timeHttp(base: string, path: string): Promise<number> {

@@ -7,7 +7,7 @@
  * An appointment book is added: 40 a day for 24 practitioners over 8 weeks around the day it was built,
  * and today's page when a later run falls outside it.
  *
- * Built once (about 10 minutes) and kept in /tmp/chartvault-bench-1m ($CHARTVAULT_BENCH_1M), keyed on
+ * Built once (20 to 40 minutes on 2 shared cores: the import slows as the store grows) and kept in /tmp/chartvault-bench-1m ($CHARTVAULT_BENCH_1M), keyed on
  * the store's schema and this generator's version: a change to either builds it again.
  */
 import { createHash } from 'node:crypto';
@@ -60,7 +60,7 @@ export async function benchStore(log: (line: string) => void = console.log): Pro
   const key = cacheKey();
   let marker = existsSync(markerFile) ? (JSON.parse(readFileSync(markerFile, 'utf8')) as Marker) : undefined;
   if (marker?.key !== key) {
-    log(`  building the 1M-resource store in ${CACHE_DIR} (cache key ${key}; about 10 minutes)`);
+    log(`  building the 1M-resource store in ${CACHE_DIR} (cache key ${key}; 20 to 40 minutes)`);
     rmSync(CACHE_DIR, { recursive: true, force: true });
     mkdirSync(CACHE_DIR, { recursive: true });
     marker = await build(data, keys, key, log);
