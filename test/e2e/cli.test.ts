@@ -3,33 +3,19 @@
  * a real data directory, real HTTP.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tempFolder } from '../testStore.ts';
+import { chartvault, CLI } from '../cli.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/chartvault.js', import.meta.url));
 const folder = tempFolder('chartvault-cli-');
 const data = join(folder.path, 'data');
 const keyDir = join(folder.path, 'keys');
 const UNUSUAL = 'Zyxwvutsrqponmlkjih-Oberwaldhausen';
 let server: ChildProcess;
 let base: string;
-
-function chartvault(...args: string[]): { status: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync('node', [CLI, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return { status: 0, stdout, stderr: '' };
-  } catch (error) {
-    const e = error as { status: number; stdout: string; stderr: string };
-    return { status: e.status, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 before(async () => {
   const init = chartvault('init', '--data', data, '--key-dir', keyDir, '--yes');

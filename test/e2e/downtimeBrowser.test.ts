@@ -4,17 +4,16 @@
  * unlocked, searched, read and printed. Screenshots and the PDF are kept in test-artifacts/downtime.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openStore } from '../../src/store/index.ts';
 import { artifactFolder, launchChromium } from '../browser.ts';
 import { tempFolder } from '../testStore.ts';
+import { chartvault } from '../cli.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/chartvault.js', import.meta.url));
 const folder = tempFolder('chartvault-downtime-e2e-');
 const data = join(folder.path, 'data');
 const keyDir = join(folder.path, 'keys');
@@ -31,19 +30,6 @@ let browser: Browser | undefined;
 let skipReason: string | undefined;
 let page: Page;
 let blockedRequests: string[] = [];
-
-function chartvault(...args: string[]): { status: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync('node', [CLI, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return { status: 0, stdout, stderr: '' };
-  } catch (error) {
-    const e = error as { status: number; stdout: string; stderr: string };
-    return { status: e.status, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** A patient with a long unusual name, seen today, with a medication, an allergy and three HbA1c results. */
 function unusualPatientBundle(): object {
@@ -130,6 +116,33 @@ function unusualPatientBundle(): object {
   };
 }
 
+/** `chartvault downtime export` of this test's store to `file`. */
+const exportCommand = (file: string, passphrase: string, ...extra: string[]) =>
+  chartvault(
+    'downtime',
+    'export',
+    '--data',
+    data,
+    '--key-dir',
+    keyDir,
+    '--out',
+    file,
+    '--passphrase-file',
+    passphrase,
+    ...extra,
+  );
+
+/** A browser context where everything but the file itself is blocked, and counted: a downtime copy must need no network. */
+async function offlineContext(): Promise<BrowserContext> {
+  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.route('**/*', (route) => {
+    if (route.request().url().startsWith('file:')) return route.continue();
+    blockedRequests.push(route.request().url());
+    return route.abort();
+  });
+  return context;
+}
+
 before(async () => {
   const launched = await launchChromium();
   if (typeof launched === 'string') {
@@ -179,18 +192,7 @@ test('a passphrase weaker than the policy is refused, stating the rule', (t) => 
 
 test('an unwritable destination is a one-line error naming it', (t) => {
   if (skipReason) return t.skip(skipReason);
-  const result = chartvault(
-    'downtime',
-    'export',
-    '--data',
-    data,
-    '--key-dir',
-    keyDir,
-    '--out',
-    join(folder.path, 'no-such-folder', 'downtime.html'),
-    '--passphrase-file',
-    passphraseFile,
-  );
+  const result = exportCommand(join(folder.path, 'no-such-folder', 'downtime.html'), passphraseFile);
   assert.equal(result.status, 1);
   assert.match(
     result.stderr,
@@ -201,20 +203,7 @@ test('an unwritable destination is a one-line error naming it', (t) => {
 
 test('the export command writes one file, under 5 MB, with the unusual name nowhere in it', (t) => {
   if (skipReason) return t.skip(skipReason);
-  const result = chartvault(
-    'downtime',
-    'export',
-    '--data',
-    data,
-    '--key-dir',
-    keyDir,
-    '--out',
-    out,
-    '--passphrase-file',
-    passphraseFile,
-    '--days',
-    '3',
-  );
+  const result = exportCommand(out, passphraseFile, '--days', '3');
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /3 clinic day\(s\)/);
   assert.doesNotMatch(result.stdout, new RegExp(FAMILY), 'no patient names in the command output');
@@ -235,13 +224,7 @@ test('the export command writes one file, under 5 MB, with the unusual name nowh
 
 test('in Chromium, offline: a wrong passphrase shows nothing; the right one shows the schedule', async (t) => {
   if (skipReason) return t.skip(skipReason);
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
-  // Everything but the file itself is blocked, and counted: a downtime copy must need no network.
-  await context.route('**/*', (route) => {
-    if (route.request().url().startsWith('file:')) return route.continue();
-    blockedRequests.push(route.request().url());
-    return route.abort();
-  });
+  const context = await offlineContext();
   page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
@@ -388,12 +371,7 @@ test('prints a paper packet: the schedule, then one section per patient, with th
 
 test('a copy older than the threshold shows a warning banner', async (t) => {
   if (skipReason) return t.skip(skipReason);
-  const context = await browser!.newContext();
-  await context.route('**/*', (route) => {
-    if (route.request().url().startsWith('file:')) return route.continue();
-    blockedRequests.push(route.request().url());
-    return route.abort();
-  });
+  const context = await offlineContext();
   // Opened ten hours after the export: the page's clock is moved forward.
   await context.addInitScript(() => {
     const realNow = Date.now.bind(Date);

@@ -7,10 +7,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tempFolder } from '../testStore.ts';
+import { chartvault, CLI } from '../cli.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/chartvault.js', import.meta.url));
 const folder = tempFolder('chartvault-downtime-cli-');
 const data = join(folder.path, 'data');
 const keyDir = join(folder.path, 'keys');
@@ -19,23 +18,13 @@ const usb = join(folder.path, 'usb');
 const firstPassphrase = join(folder.path, 'first.txt');
 const secondPassphrase = join(folder.path, 'second.txt');
 
-function chartvault(...args: string[]): { status: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync('node', [CLI, ...args, '--key-dir', keyDir], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return { status: 0, stdout, stderr: '' };
-  } catch (error) {
-    const e = error as { status: number; stdout: string; stderr: string };
-    return { status: e.status, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** The command with this test's key folder. */
+const run = (...args: string[]) => chartvault(...args, '--key-dir', keyDir);
 
 const copies = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('chartvault-downtime-'));
 
 before(() => {
-  const demo = chartvault('demo', '--data', data, '--no-serve', '--time-zone', 'UTC', '--patients', '40');
+  const demo = run('demo', '--data', data, '--no-serve', '--time-zone', 'UTC', '--patients', '40');
   assert.equal(demo.status, 0, demo.stderr);
   mkdirSync(frontDesk);
   mkdirSync(usb);
@@ -46,7 +35,7 @@ before(() => {
 after(() => folder.remove());
 
 test('export without a passphrase or a destination says what to pass', () => {
-  const result = chartvault('downtime', 'export', '--data', data);
+  const result = run('downtime', 'export', '--data', data);
   assert.equal(result.status, 1);
   assert.match(
     result.stderr,
@@ -55,19 +44,10 @@ test('export without a passphrase or a destination says what to pass', () => {
 });
 
 test('setup keeps the locations and a wrapped key, never the passphrase', () => {
-  const bad = chartvault(
-    'downtime',
-    'setup',
-    '--data',
-    data,
-    '--passphrase-file',
-    firstPassphrase,
-    '--days',
-    '40',
-  );
+  const bad = run('downtime', 'setup', '--data', data, '--passphrase-file', firstPassphrase, '--days', '40');
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--days must be a whole number from 1 to 14, not "40"/);
-  const result = chartvault(
+  const result = run(
     'downtime',
     'setup',
     '--data',
@@ -93,7 +73,7 @@ test('setup keeps the locations and a wrapped key, never the passphrase', () => 
 
 test('export writes a copy to every location; status reports them', () => {
   for (let i = 0; i < 2; i++) {
-    const result = chartvault('downtime', 'export', '--data', data);
+    const result = run('downtime', 'export', '--data', data);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /2 clinic day\(s\)/);
     // Copy names have a one-second resolution.
@@ -101,18 +81,18 @@ test('export writes a copy to every location; status reports them', () => {
   }
   assert.equal(copies(frontDesk).length, 2);
   assert.equal(copies(usb).length, 2);
-  const status = chartvault('downtime', 'status', '--data', data);
+  const status = run('downtime', 'status', '--data', data);
   assert.equal(status.status, 0);
   assert.match(status.stdout, new RegExp(`${frontDesk}: 2 current copies, newest 0\\.0 h old`));
 });
 
 test('a new passphrase: the next export removes every copy the old one opens', () => {
-  const setup = chartvault('downtime', 'setup', '--data', data, '--passphrase-file', secondPassphrase);
+  const setup = run('downtime', 'setup', '--data', data, '--passphrase-file', secondPassphrase);
   assert.equal(setup.status, 0, setup.stderr);
   assert.match(setup.stdout, /the next export replaces every copy at the downtime locations/);
-  const status = chartvault('downtime', 'status', '--data', data);
+  const status = run('downtime', 'status', '--data', data);
   assert.match(status.stdout, /2 made with an old passphrase \(removed at the next export\)/);
-  const result = chartvault('downtime', 'export', '--data', data);
+  const result = run('downtime', 'export', '--data', data);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /removed 2 older copies/);
   assert.equal(copies(frontDesk).length, 1);
@@ -121,8 +101,8 @@ test('a new passphrase: the next export removes every copy the old one opens', (
 
 test('a location that is not mounted fails alone (exit 3), the others are written', () => {
   const unplugged = join(folder.path, 'unplugged');
-  assert.equal(chartvault('downtime', 'setup', '--data', data, '--location', frontDesk, unplugged).status, 0);
-  const result = chartvault('downtime', 'export', '--data', data);
+  assert.equal(run('downtime', 'setup', '--data', data, '--location', frontDesk, unplugged).status, 0);
+  const result = run('downtime', 'export', '--data', data);
   assert.equal(result.status, 3);
   assert.match(result.stderr, /FAILED .*unplugged: .*does not exist \(is the disk or share mounted\?\)/);
 });
