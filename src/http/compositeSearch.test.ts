@@ -296,6 +296,12 @@ test(':identifier matches Reference.identifier', async () => {
   assert.deepEqual(await ids(`Encounter?subject:identifier=12345`), ['enc-by-identifier']);
   assert.deepEqual(await ids(`Encounter?subject:identifier=${q('urn:other|12345')}`), []);
   assert.deepEqual(await ids('Encounter?subject=Patient/p1'), [], 'no literal reference');
+  assert.deepEqual(
+    await ids('Encounter?subject:missing=false'),
+    ['enc-by-identifier'],
+    'an identifier is a value',
+  );
+  assert.deepEqual(await ids('Encounter?subject:missing=true'), []);
 });
 
 test(':of-type matches identifier type and value within one identifier', async () => {

@@ -121,8 +121,15 @@ export class SearchSqlBuilder {
         params.push(c.scope, JSON.stringify(foldWords(c.values)));
         return `${TEXT_MATCH_FUNCTION}((SELECT tv.body FROM resource_version tv WHERE tv.vid = ${r}.vid), ?, ?) = 1`;
       case 'missing': {
-        const having = `${r}.rid IN (SELECT x.rid FROM ${TABLE_OF[c.paramType]} x WHERE x.pid IN (${this.pidList(c.code, types, params)}))`;
-        return c.missing ? `NOT ${having}` : having;
+        // A reference given only by its identifier is a value too (indexed as a token, for :identifier).
+        const tables = c.paramType === 'reference' ? ['idx_reference', 'idx_token'] : [TABLE_OF[c.paramType]];
+        const having = tables
+          .map(
+            (table) =>
+              `${r}.rid IN (SELECT x.rid FROM ${table} x WHERE x.pid IN (${this.pidList(c.code, types, params)}))`,
+          )
+          .join(' OR ');
+        return c.missing ? `NOT (${having})` : `(${having})`;
       }
       case 'token': {
         const matching = this.valueCriterion(c, types, params, alias);
