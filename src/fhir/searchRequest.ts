@@ -99,6 +99,8 @@ export type SortValue = string | number | null;
 export interface PageCursor {
   keys: SortValue[];
   rid: number;
+  /** Paging back: the page ends right before this match instead of starting after it. */
+  before?: boolean;
 }
 
 export interface SearchRequest {

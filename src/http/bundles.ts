@@ -29,9 +29,9 @@ function pageLinks(
 }
 
 /**
- * Search paging links. `next` carries a cursor (keyset paging): it starts right after this page's
- * last match, so matches created or deleted meanwhile never shift a later page as an offset would.
- * `_offset` is still read, and gives a `previous` link; a cursor page has none (paging runs forward).
+ * Search paging links. `next` and `previous` carry a cursor (keyset paging): a page starts right after
+ * (or ends right before) a given match, so matches created or deleted meanwhile never shift a page as
+ * an offset would. `_offset` is still read, as a starting point.
  */
 function searchLinks(
   ctx: FhirContext,
@@ -47,14 +47,10 @@ function searchLinks(
     { relation: 'self', url: `${ctx.baseUrl}/${path}?${new URLSearchParams(query).toString()}` },
   ];
   if (request.after || request.offset > 0) links.push({ relation: 'first', url: url([]) });
-  if (result.next && request.count > 0)
-    links.push({ relation: 'next', url: url([['_cursor', encodeCursor(result.next)]]) });
-  if (!request.after && request.offset > 0) {
-    links.push({
-      relation: 'previous',
-      url: url([['_offset', String(Math.max(0, request.offset - request.count))]]),
-    });
-  }
+  if (request.count === 0) return links;
+  if (result.next) links.push({ relation: 'next', url: url([['_cursor', encodeCursor(result.next)]]) });
+  if (result.previous)
+    links.push({ relation: 'previous', url: url([['_cursor', encodeCursor(result.previous)]]) });
   return links;
 }
 

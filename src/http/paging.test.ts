@@ -92,6 +92,38 @@ test('sorted pages (ties, missing values, several keys) follow the order of one 
   }
 });
 
+test('previous links walk back through the same pages', async () => {
+  for (const sort of ['_id', '-birthdate', 'family,-birthdate']) {
+    const forward: { ids: string[]; bundle: any }[] = [];
+    let url: string | undefined = `${server.base}/Patient?_tag=urn:test|sorted&_sort=${sort}&_count=2`;
+    while (url) {
+      const res = await fhirFetch(url);
+      forward.push({ ids: matchIds(res.body), bundle: res.body });
+      url = link(res.body, 'next');
+    }
+    assert.equal(link(forward[0]!.bundle, 'previous'), undefined, 'the first page has no previous');
+    const backward: string[][] = [];
+    url = link(forward[forward.length - 1]!.bundle, 'previous');
+    while (url) {
+      const res = await fhirFetch(url);
+      backward.push(matchIds(res.body));
+      url = link(res.body, 'previous');
+    }
+    assert.deepEqual(
+      backward.reverse(),
+      forward.slice(0, -1).map((p) => p.ids),
+      `_sort=${sort}`,
+    );
+  }
+  // A page reached backwards links forward to the page it came from.
+  const first = await fhirFetch(`${server.base}/Patient?_tag=urn:test|sorted&_sort=_id&_count=3`);
+  const second = await fhirFetch(link(first.body, 'next')!);
+  const back = await fhirFetch(link(second.body, 'previous')!);
+  assert.deepEqual(matchIds(back.body), matchIds(first.body));
+  const again = await fhirFetch(link(back.body, 'next')!);
+  assert.deepEqual(matchIds(again.body), matchIds(second.body));
+});
+
 test('a sorted search keeps its place when a match sorts in before or after the cursor', async () => {
   for (const [id, family] of [
     ['m1', 'Miller'],
@@ -137,13 +169,14 @@ test('_offset still works and links back; a bad cursor is a 400', async () => {
   for (const bad of [
     'nonsense',
     Buffer.from('[1,2,3]').toString('base64url'),
-    Buffer.from('{"a":1}').toString('base64url'),
+    Buffer.from('{"k":[],"r":1}').toString('base64url'), // one sort key was expected
+    Buffer.from('{"k":["x"],"r":"1"}').toString('base64url'),
   ]) {
     const refused = await fhirFetch(`${server.base}/Patient?_sort=_id&_cursor=${bad}`);
     assert.equal(refused.status, 400, bad);
     assert.match(refused.body.issue[0].diagnostics, /_cursor/);
   }
-  const injected = Buffer.from(JSON.stringify(["~' OR 1=1 --", 1])).toString('base64url');
+  const injected = Buffer.from(JSON.stringify({ k: ["~' OR 1=1 --"], r: 1 })).toString('base64url');
   const safe = await fhirFetch(`${server.base}/Patient?_tag=urn:test|sorted&_sort=_id&_cursor=${injected}`);
   assert.equal(safe.status, 200);
   assert.deepEqual(matchIds(safe.body), [], 'the cursor value is data: nothing sorts after it');

@@ -71,6 +71,8 @@ export interface SearchResult {
   total?: number;
   /** Present when more matches follow: where the next page starts. */
   next?: PageCursor;
+  /** Present when matches come before this page: where the previous page ends. */
+  previous?: PageCursor;
 }
 
 /** Reads and writes; what a transaction callback receives too. */

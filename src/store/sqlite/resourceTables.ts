@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { extractIndexEntries } from '../../fhir/indexExtraction.ts';
 import { FhirError } from '../../fhir/outcome.ts';
-import type { SearchRequest, SortValue } from '../../fhir/searchRequest.ts';
+import type { PageCursor, SearchRequest, SortValue } from '../../fhir/searchRequest.ts';
 import type { Resource } from '../../fhir/types.ts';
 import type {
   BatchWriteOutcome,
@@ -231,14 +231,22 @@ export class ResourceTables {
   search(request: SearchRequest): SearchResult {
     const page = this.sqlBuilder.page(request);
     const rows = this.db.prepare(page.text).all(...page.params) as PageRow[];
-    // The page asks for one row more than it returns: its presence says that a next page exists.
+    // The page asks for one row more than it returns: its presence says that another page exists
+    // beyond it (after it, or before it when paging back, where the extra row comes first).
+    const back = request.after?.before === true;
     const more = rows.length > request.count;
-    if (more) rows.pop();
+    if (more && back) rows.shift();
+    else if (more) rows.pop();
     const result: SearchResult = { resources: rows.map((row) => JSON.parse(row.body) as Resource) };
-    const last = rows[rows.length - 1];
-    if (more && last) {
-      result.next = { keys: request.sort.map((_key, i) => last[`k${i}`] ?? null), rid: last.rid };
-    }
+    const cursorAt = (row: PageRow, before: boolean): PageCursor => ({
+      keys: request.sort.map((_key, i) => row[`k${i}`] ?? null),
+      rid: row.rid,
+      ...(before ? { before } : {}),
+    });
+    const [first, last] = [rows[0], rows[rows.length - 1]];
+    if (last && (more || back)) result.next = cursorAt(last, false);
+    if (first && (back ? more : request.after !== undefined || request.offset > 0))
+      result.previous = cursorAt(first, true);
     if (request.total === 'accurate') {
       const count = this.sqlBuilder.count(request);
       result.total = (this.db.prepare(count.text).get(...count.params) as { total: number }).total;

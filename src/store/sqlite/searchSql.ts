@@ -50,18 +50,22 @@ export class SearchSqlBuilder {
     const where = this.where(request);
     params.push(...where.params);
     const columns = keys.map((k, i) => `, ${k.expression} AS k${i}`).join('');
-    const after = request.after ? `WHERE ${keysetAfter(keys, request.after, params)}` : '';
-    const order = (alias: string) =>
-      [...keys.map((k, i) => `${alias}.k${i} ${k.descending ? 'DESC' : 'ASC'}`), `${alias}.rid ASC`].join(
-        ', ',
-      );
+    // Paging back scans the reversed order from the cursor; the outer query restores the order.
+    const back = request.after?.before === true;
+    const scan = back ? keys.map((k) => ({ ...k, descending: !k.descending })) : keys;
+    const after = request.after ? `WHERE ${keysetAfter(scan, request.after, back, params)}` : '';
+    const order = (alias: string, by: SortExpression[], ridDescending: boolean) =>
+      [
+        ...by.map((k, i) => `${alias}.k${i} ${k.descending ? 'DESC' : 'ASC'}`),
+        `${alias}.rid ${ridDescending ? 'DESC' : 'ASC'}`,
+      ].join(', ');
     params.push(request.count + 1, request.offset);
     // The page's rows are chosen first, and only their bodies read: a sort over many matches then
     // never carries their JSON.
     const matches = `SELECT r.rid, r.type, r.id, r.vid${columns} FROM resource r WHERE ${where.text}`;
-    const pageRows = `SELECT p.* FROM (${matches}) p ${after} ORDER BY ${order('p')} LIMIT ? OFFSET ?`;
+    const pageRows = `SELECT p.* FROM (${matches}) p ${after} ORDER BY ${order('p', scan, back)} LIMIT ? OFFSET ?`;
     return {
-      text: `SELECT q.*, v.body FROM (${pageRows}) q JOIN resource_version v ON v.vid = q.vid ORDER BY ${order('q')}`,
+      text: `SELECT q.*, v.body FROM (${pageRows}) q JOIN resource_version v ON v.vid = q.vid ORDER BY ${order('q', keys, false)}`,
       params,
     };
   }
@@ -221,10 +225,11 @@ interface SortExpression {
 }
 
 /**
- * Rows after the cursor in the page order (keys, then row id): equal on the keys before one, and
- * after it on that one. SQLite puts NULLs (no value) first when ascending and last when descending.
+ * Rows after the cursor in the scan order (keys, then row id, descending when paging back): equal on
+ * the keys before one, and after it on that one. SQLite puts NULLs (no value) first when ascending
+ * and last when descending, so reversing every key reverses the order exactly.
  */
-function keysetAfter(keys: SortExpression[], cursor: PageCursor, params: unknown[]): string {
+function keysetAfter(keys: SortExpression[], cursor: PageCursor, back: boolean, params: unknown[]): string {
   const values = keys.map((_key, i) => cursor.keys[i] ?? null);
   /** Equal on keys 0..i-1 (`IS` also equates NULLs). */
   const equalBefore = (i: number) =>
@@ -244,7 +249,7 @@ function keysetAfter(keys: SortExpression[], cursor: PageCursor, params: unknown
   });
   const equal = equalBefore(keys.length);
   params.push(cursor.rid);
-  alternatives.push([...equal, 'p.rid > ?'].join(' AND '));
+  alternatives.push([...equal, back ? 'p.rid < ?' : 'p.rid > ?'].join(' AND '));
   return anyOf(alternatives);
 }
 
