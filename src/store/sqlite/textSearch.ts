@@ -22,10 +22,15 @@ export function registerTextMatch(db: Connection): void {
   );
 }
 
+let lastPattern = '';
+let lastOptions: string[][] = [];
+
 /** `alternatives` is JSON: a list of word lists, already folded by `foldWords`. */
 function textMatches(body: string, narrativeOnly: boolean, alternatives: string): boolean {
   const text = normalizeForSearch(narrativeOnly ? narrativeText(body) : body);
-  const options = JSON.parse(alternatives) as string[][];
+  // One search calls this for every candidate with the same words: parse them once.
+  if (alternatives !== lastPattern) [lastPattern, lastOptions] = [alternatives, JSON.parse(alternatives)];
+  const options = lastOptions;
   return options.some((words) => words.every((word) => text.includes(word)));
 }
 
