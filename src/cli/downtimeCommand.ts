@@ -15,6 +15,7 @@ import {
   unwrapKey,
   wrapKey,
   writeDowntimeSettings,
+  type DowntimeKey,
   type DowntimeSettings,
   type ExportReport,
 } from '../downtime/index.ts';
@@ -58,7 +59,10 @@ export async function downtimeSetupCommand(options: SetupOptions): Promise<void>
   if (!previous && !options.passphraseFile)
     throw new CliError('The first setup needs --passphrase-file FILE holding the downtime passphrase.');
   const dataKey = loadDataKey(options.keyDir, storeSettings.storeId).key;
-  const key = options.passphraseFile ? deriveDowntimeKey(passphrase(options.passphraseFile)) : undefined;
+  const current = previous ? storedKey(dataKey, storeSettings.storeId, previous) : undefined;
+  let key = options.passphraseFile ? passphraseKey(options.passphraseFile, current) : undefined;
+  // The same passphrase again keeps the key (and the copies it opens); only a new one replaces them.
+  if (key && current && keyId(key) === keyId(current)) key = undefined;
   const clinicHours = options.clinicHours ? parseHours(options.clinicHours) : undefined;
   const settings: DowntimeSettings = {
     format: 1,
@@ -94,17 +98,19 @@ export async function downtimeSetupCommand(options: SetupOptions): Promise<void>
 export async function downtimeExportCommand(options: ExportOptions): Promise<void> {
   const storeSettings = readSettings(options.data);
   const settings = readDowntimeSettings(options.data);
-  let key;
-  if (options.passphraseFile) key = deriveDowntimeKey(passphrase(options.passphraseFile));
-  else if (settings)
-    key = unwrapKey(
-      loadDataKey(options.keyDir, storeSettings.storeId).key,
-      storeSettings.storeId,
-      settings.wrappedKey,
-    );
-  else
+  const current = settings
+    ? storedKey(loadDataKey(options.keyDir, storeSettings.storeId).key, storeSettings.storeId, settings)
+    : undefined;
+  let key = current;
+  if (options.passphraseFile) key = passphraseKey(options.passphraseFile, current);
+  if (!key)
     throw new CliError(
       'No downtime passphrase: pass --passphrase-file FILE, or run "chartvault downtime setup" once to keep one for scheduled exports.',
+    );
+  if (!options.out && current && keyId(key) !== keyId(current))
+    // Copies at the locations made with another key would be removed as an old passphrase's.
+    throw new CliError(
+      'This is not the passphrase set up for the downtime locations; pass --out FILE for a one-off copy, or change the passphrase with "chartvault downtime setup --passphrase-file FILE".',
     );
   if (!options.out && !settings?.locations.length)
     throw new CliError(
@@ -176,6 +182,22 @@ export async function downtimeStatusCommand(options: CommonOptions): Promise<voi
   }
 }
 
+/** The key kept for scheduled exports. */
+function storedKey(dataKey: Buffer, storeId: string, settings: DowntimeSettings): DowntimeKey {
+  try {
+    return unwrapKey(dataKey, storeId, settings.wrappedKey);
+  } catch {
+    throw new CliError(
+      'The downtime key in downtime.json cannot be opened with this store\'s data key; set the passphrase again with "chartvault downtime setup --passphrase-file FILE".',
+    );
+  }
+}
+
+/** The key a passphrase file gives, with the set-up salt when there is one (so the same passphrase gives the same key). */
+function passphraseKey(file: string, current: DowntimeKey | undefined): DowntimeKey {
+  return deriveDowntimeKey(passphrase(file), current?.salt, current?.iterations);
+}
+
 function passphrase(file: string): string {
   try {
     return readPassphraseFile(file);
@@ -197,6 +219,8 @@ function printReport(report: ExportReport): void {
     );
   if (report.censusLeftOut)
     console.log(`${report.censusLeftOut} census chart(s) left out to stay within the size limit.`);
+  if (report.overLimit)
+    console.log('The scheduled charts alone are larger than --max-size-mb; the copy holds them all anyway.');
   if (report.file) console.log(`Written to ${resolve(report.file)}`);
   for (const l of report.locations) {
     if (l.error) console.error(`  FAILED ${l.location}: ${l.error}`);

@@ -54,19 +54,19 @@ export const LIMITS = {
 /** LOINC codes of advance-directive documents; they are shown as directives, not as notes. */
 export const ADVANCE_DIRECTIVE_DOCUMENT_CODES = ['42348-3', '75320-2', '86533-7', '92664-3', '81334-5'];
 
-const SHORT_VITAL_NAMES: Record<string, string> = {
-  '85354-9': 'Blood pressure',
-  '55284-4': 'Blood pressure',
-  '8867-4': 'Heart rate',
-  '9279-1': 'Respiratory rate',
-  '8310-5': 'Temperature',
-  '59408-5': 'SpO2',
-  '2708-6': 'SpO2',
-  '29463-7': 'Weight',
-  '8302-2': 'Height',
-  '39156-5': 'BMI',
-  '72514-3': 'Pain score',
-};
+const SHORT_VITAL_NAMES = new Map<string, string>([
+  ['85354-9', 'Blood pressure'],
+  ['55284-4', 'Blood pressure'],
+  ['8867-4', 'Heart rate'],
+  ['9279-1', 'Respiratory rate'],
+  ['8310-5', 'Temperature'],
+  ['59408-5', 'SpO2'],
+  ['2708-6', 'SpO2'],
+  ['29463-7', 'Weight'],
+  ['8302-2', 'Height'],
+  ['39156-5', 'BMI'],
+  ['72514-3', 'Pain score'],
+]);
 
 export function summarizeChart(source: ChartResources, asOfDate: string): PatientChart {
   const patient = source.patient as any;
@@ -206,10 +206,10 @@ function seriesOf(newestFirst: Resource[], limit: number): { series: Series[]; o
     if (!point) continue;
     let series = byCode.get(key);
     if (!series) {
-      const loinc = asArray(observation.code?.coding).find((c: any) => SHORT_VITAL_NAMES[c?.code])?.code;
+      const loinc = asArray(observation.code?.coding).find((c: any) => SHORT_VITAL_NAMES.has(c?.code))?.code;
       const range = asArray(observation.referenceRange)[0];
       series = {
-        name: (loinc && SHORT_VITAL_NAMES[loinc]) || codeText(observation.code) || 'Result',
+        name: (loinc && SHORT_VITAL_NAMES.get(loinc)) || codeText(observation.code) || 'Result',
         unit: point.unit,
         lines: point.lines,
         low: typeof range?.low?.value === 'number' ? range.low.value : undefined,

@@ -200,10 +200,25 @@ describe('the downtime file', () => {
   });
 
   test('restricted charts are left out, unless the practice opts in', async () => {
-    const restricted = all('Patient').filter(isRestricted).map(nameOf);
+    const restrictedPatients = all('Patient').filter(isRestricted);
+    const restricted = restrictedPatients.map(nameOf);
     assert.ok(restricted.length > 0);
-    assert.ok(content.restrictedLeftOut >= 0);
     for (const name of restricted) assert.ok(!content.patients.some((p) => p.name === name));
+    const restrictedIds = new Set(restrictedPatients.map((p) => p.id));
+    const days = new Set(content.days.map((d) => d.localDate));
+    const restrictedVisits = all('Appointment').filter(
+      (a) => days.has(a.start.slice(0, 10)) && restrictedIds.has(patientOf(a)),
+    );
+    assert.ok(restrictedVisits.length > 0, 'the demo schedules a restricted chart in these days');
+    assert.equal(content.restrictedLeftOut, new Set(restrictedVisits.map(patientOf)).size);
+    const shownRestricted = content.days.flatMap((d) =>
+      d.clinicians.flatMap((c) => c.appointments.filter((a) => a.patientLabel?.startsWith('Restricted'))),
+    );
+    assert.equal(shownRestricted.length, restrictedVisits.length);
+    assert.ok(
+      shownRestricted.every((v) => v.reason === ''),
+      "a restricted visit's reason is left out too",
+    );
     const out = join(folder.path, 'with-restricted.html');
     await exportDowntime(request({ out, census: true, includeRestricted: true }));
     const opened = contentOf(out);
@@ -249,10 +264,17 @@ describe('the downtime file', () => {
       offset: 0,
       total: 'none',
     });
-    const exportEvent = events.find((e: any) => e.subtype?.[0]?.code === 'downtime-export') as any;
+    const exportEvent = events.find(
+      (e: any) => e.subtype?.[0]?.code === 'downtime-export' && e.outcomeDesc.includes(`written: ${file()}`),
+    ) as any;
     assert.ok(exportEvent);
     assert.equal(exportEvent.agent[0].who.display, 'tester@test-host');
-    assert.ok(exportEvent.entity.length >= content.patients.length);
+    assert.equal(exportEvent.outcome, '0');
+    const patientIds = all('Patient')
+      .filter((p) => content.patients.some((c) => c.name === nameOf(p)))
+      .map((p) => `Patient/${p.id}`)
+      .sort();
+    assert.deepEqual(exportEvent.entity.map((e: any) => e.what.reference).sort(), patientIds);
     assert.ok(
       !JSON.stringify(exportEvent).includes(content.patients[0].name),
       'the audit names charts by id, not by name',
@@ -318,13 +340,44 @@ describe('odd data', () => {
       [
         ['09:00', 'booked', 0],
         ['09:30', 'booked', undefined],
-        ['10:00', 'proposed', 0],
+        ['10:00', 'proposed', undefined],
       ],
+    );
+    assert.equal(
+      day.clinicians[0].appointments[2].patientLabel,
+      'https://other.example/fhir/Patient/bare/_history/1 (no chart in the record)',
+      'a patient on another server is not matched to a local chart',
     );
     assert.equal(opened.patients.length, 1);
     assert.equal(opened.patients[0].name, 'Patient bare');
     assert.deepEqual(opened.patients[0].allergies, []);
     assert.match(day.clinicians[0].appointments[1].patientLabel!, /Walk-in \(no chart in the record\)/);
+  });
+
+  test('a code that is also a JavaScript property name is an ordinary code', async () => {
+    await odd.store.update({
+      resourceType: 'Observation',
+      id: 'odd-code',
+      status: 'final',
+      category: [
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' },
+          ],
+        },
+      ],
+      code: { coding: [{ system: 'urn:local', code: 'constructor' }] },
+      subject: { reference: 'Patient/bare' },
+      effectiveDateTime: '2019-01-01',
+      valueQuantity: { value: 1 },
+    } as Resource);
+    await exportDowntime(oddRequest('odd-code.html'));
+    const chart = contentOf(join(folder.path, 'odd-code.html')).patients[0];
+    assert.deepEqual(
+      chart.labs.map((s) => s.name),
+      ['constructor'],
+    );
+    await odd.store.delete('Observation', 'odd-code');
   });
 
   test('a chart with thousands of results stays bounded: the newest 20 per test', async () => {
@@ -350,6 +403,25 @@ describe('odd data', () => {
         valueQuantity: { value: 90 + (i % 40), unit: 'mg/dL' },
       } as Resource);
     }
+    // A frequent vital sign, all newer than the labs, must not crowd them out.
+    for (let i = 0; i < 3000; i++) {
+      observations.push({
+        resourceType: 'Observation',
+        id: `pulse-${i}`,
+        status: 'final',
+        category: [
+          {
+            coding: [
+              { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+            ],
+          },
+        ],
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+        subject: { reference: 'Patient/bare' },
+        effectiveDateTime: new Date(Date.UTC(2021, 0, 1) + i * 60_000).toISOString(),
+        valueQuantity: { value: 60 + (i % 30), unit: '/min' },
+      } as Resource);
+    }
     await odd.store.writeBatch(observations.map((resource) => ({ kind: 'put', resource })));
     const report = await exportDowntime(oddRequest('huge.html'));
     assert.ok(report.seconds < 30);
@@ -365,7 +437,11 @@ describe('odd data', () => {
       chart.labs[0].points.at(-1)!.date,
       new Date(Date.UTC(2020, 0, 1) + 2999 * 3_600_000).toISOString(),
     );
-    assert.ok(chart.omitted.labs > 900);
+    assert.equal(chart.omitted.labs, 3000 - 40);
+    assert.deepEqual(
+      chart.vitals.map((s) => [s.name, s.points.length]),
+      [['Heart rate', 10]],
+    );
     assert.ok(report.bytes < 200_000);
   });
 });
@@ -441,11 +517,14 @@ describe('downtime locations', () => {
 
 describe('the passphrase', () => {
   test('is refused when shorter than 20 characters and fewer than four words, stating the rule', () => {
-    assert.match(passphraseProblem('Tr0ub4dor&3')!, /at least 20 characters, or at least four words/);
+    assert.match(passphraseProblem('Tr0ub4dor&3')!, /at least 20 characters .*, or at least four words/);
     assert.match(passphraseProblem('only three words')!, /at least 20 characters/);
     assert.equal(passphraseProblem('correct horse battery staple'), undefined);
     assert.equal(passphraseProblem('cat dog sun red'), undefined, 'four words');
-    assert.equal(passphraseProblem('aaaaaaaaaaaaaaaaaaaa'), undefined, '20 characters');
+    assert.match(passphraseProblem('a b c d')!, /four words of three or more letters/);
+    assert.equal(passphraseProblem('Tr0ub4dor&3-Tr0ub4dor'), undefined, '20 characters');
+    assert.match(passphraseProblem('aaaaaaaaaaaaaaaaaaaaaaaa')!, /not one character repeated/);
+    assert.match(passphraseProblem(' '.repeat(30))!, /too weak/);
     assert.throws(() => checkPassphrase('short'), /four words/);
   });
 
@@ -453,6 +532,11 @@ describe('the passphrase', () => {
     const file = join(folder.path, 'pass.txt');
     writeFileSync(file, `${PASSPHRASE}\n`, { mode: 0o600 });
     assert.equal(readPassphraseFile(file), PASSPHRASE);
+    // A byte-order mark, Windows line ends and surrounding spaces do not change the key.
+    writeFileSync(file, `\ufeff  ${PASSPHRASE} \r\n`);
+    assert.equal(readPassphraseFile(file), PASSPHRASE);
+    writeFileSync(file, Buffer.from('café crème brûlée au lait\n', 'latin1'));
+    assert.throws(() => readPassphraseFile(file), /is not UTF-8 text; save the passphrase file as UTF-8/);
     writeFileSync(file, 'hunter2\n');
     assert.throws(() => readPassphraseFile(file), new RegExp(`${file}: The passphrase is too weak`));
     assert.throws(
@@ -515,5 +599,20 @@ describe('the export schedule', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(runs.length, count, 'no run after stop');
     assert.deepEqual(errors, ['location full']);
+  });
+
+  test('a broken schedule is reported, not thrown, and tried again later', () => {
+    const errors: string[] = [];
+    const before = Date.now();
+    const schedule = scheduleExports(
+      () => {
+        throw new Error('downtime.json is damaged');
+      },
+      async () => undefined,
+      (error) => errors.push((error as Error).message),
+    );
+    schedule.stop();
+    assert.deepEqual(errors, ['downtime.json is damaged']);
+    assert.ok(schedule.next().getTime() - before >= 3_600_000 - 1000, 'retried in an hour');
   });
 });

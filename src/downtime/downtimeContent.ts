@@ -34,10 +34,11 @@ export interface ContentOptions {
 /** How far ahead to look for the next clinic days (a practice closed for two weeks still gets its next days). */
 const LOOK_AHEAD_DAYS = 31;
 const PAGE = 1000;
-/** A chart's newest 3,000 results are read; older ones are not needed in a downtime copy. */
-const OBSERVATION_PAGES = 3;
+/** A chart's newest 20,000 results are read; older ones are not needed in a downtime copy. */
+const OBSERVATION_PAGES = 20;
 /** Appointments shown: all but those recorded in error (proposed and waitlisted ones show their status). */
 const INACTIVE_APPOINTMENT = new Set(['entered-in-error']);
+const RESTRICTED_LABEL = 'Restricted chart: see the paper record';
 
 export async function readDowntimeContent(
   store: StoreOperations,
@@ -53,17 +54,15 @@ export async function readDowntimeContent(
   const patients: PatientChart[] = [];
   const patientIds: string[] = [];
   const patientIndex = new Map<string, number | 'restricted' | 'unknown'>();
-  let restrictedLeftOut = 0;
+  const restrictedScheduled = new Set<string>();
   const organizations: string[] = [];
   const chartFor = async (patientId: string) => {
     const known = patientIndex.get(patientId);
     if (known !== undefined) return known;
     const chart = await readChart(store, patientId, options, organizations);
     let entry: number | 'restricted' | 'unknown';
-    if (chart === 'restricted') {
-      entry = 'restricted';
-      restrictedLeftOut++;
-    } else if (chart === undefined) entry = 'unknown';
+    if (chart === 'restricted') entry = 'restricted';
+    else if (chart === undefined) entry = 'unknown';
     else {
       entry = patients.push(chart) - 1;
       patientIds.push(patientId);
@@ -87,15 +86,27 @@ export async function readDowntimeContent(
       };
       const patientRef = asArray(appointment.participant)
         .map((p: any) => p?.actor)
-        .find((actor: any) => patientIdOf(actor) !== undefined);
-      if (patientRef) {
-        const entry = await chartFor(patientIdOf(patientRef)!);
+        .find((actor: any) => /(^|\/)Patient\//.test(actor?.reference ?? ''));
+      const patientId = patientIdOf(patientRef);
+      if (!options.includeRestricted && isRestricted(appointment)) {
+        visit.reason = '';
+        visit.patientLabel = RESTRICTED_LABEL;
+        if (patientId) restrictedScheduled.add(patientId);
+        day.appointments.push(visit);
+        continue;
+      }
+      if (patientId) {
+        const entry = await chartFor(patientId);
         if (typeof entry === 'number') {
           visit.patient = entry;
           patients[entry].visits.push(`${date} ${time}, ${clinician}`);
-        } else if (entry === 'restricted') visit.patientLabel = 'Restricted chart: see the paper record';
-        else visit.patientLabel = `${referenceText(patientRef) ?? 'Patient'} (no chart in the record)`;
-      } else visit.patientLabel = 'No patient on this appointment';
+        } else if (entry === 'restricted') {
+          visit.patientLabel = RESTRICTED_LABEL;
+          visit.reason = ''; // a visit's reason is part of the restricted chart
+          restrictedScheduled.add(patientId);
+        } else visit.patientLabel = `${referenceText(patientRef) ?? 'Patient'} (no chart in the record)`;
+      } else if (patientRef) visit.patientLabel = `${referenceText(patientRef)} (no chart in the record)`;
+      else visit.patientLabel = 'No patient on this appointment';
       day.appointments.push(visit);
     }
     const clinicians = [...byClinician.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -105,7 +116,8 @@ export async function readDowntimeContent(
 
   if (options.census) {
     for (const patient of await searchAll(store, 'Patient', [])) {
-      if ((patient as any).active !== false) await chartFor(patient.id!);
+      const { active, deceasedBoolean, deceasedDateTime } = patient as any;
+      if (active !== false && deceasedBoolean !== true && !deceasedDateTime) await chartFor(patient.id!);
     }
   }
 
@@ -119,7 +131,7 @@ export async function readDowntimeContent(
     days,
     patients,
     census: options.census,
-    restrictedLeftOut,
+    restrictedLeftOut: restrictedScheduled.size,
     censusLeftOut: 0,
   };
   return { content, patientIds };
@@ -157,10 +169,13 @@ export function pickClinicDays(byDay: Map<string, DayVisit[]>, today: string, da
   return picked;
 }
 
-/** The id of a Patient reference: relative, absolute (ending in Patient/id) or versioned. */
+/**
+ * The id of a local Patient reference (`Patient/id`, possibly versioned). An absolute URL may name a
+ * patient on another server, so it is shown by its display text rather than matched to a local chart.
+ */
 function patientIdOf(actor: any): string | undefined {
   if (typeof actor?.reference !== 'string') return undefined;
-  return /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(actor.reference)?.[1];
+  return /^Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(actor.reference)?.[1];
 }
 
 function clinicianOf(appointment: any): string {
@@ -211,20 +226,21 @@ async function readChart(
     await of('AllergyIntolerance'),
     await of('Immunization'),
   ];
-  // One search for all of a patient's results, newest first, split by category here: filtering by
-  // category in SQL costs more than it saves at a chart's size.
+  // One search for all of a patient's results, newest first, split by category here (filtering by
+  // category in SQL costs more than it saves at a chart's size). Every test keeps its own newest
+  // results, so a frequent vital sign cannot crowd out a rare lab test.
   const observations = await searchAll(
     store,
     'Observation',
     [
-      [`patient`, subject],
+      ['patient', subject],
       ['_sort', '-date'],
     ],
     OBSERVATION_PAGES,
   );
   const inCategory = (code: string) => observations.filter((o: any) => conceptsHaveCode(o.category, code));
-  const vitals = inCategory('vital-signs').slice(0, 200);
-  const labs = inCategory('laboratory').slice(0, 1000);
+  const vitals = inCategory('vital-signs');
+  const labs = inCategory('laboratory');
   const recentDocuments = await of('DocumentReference', [
     ['_sort', '-date'],
     ['_count', '20'],

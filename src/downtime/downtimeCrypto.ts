@@ -7,6 +7,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { normalizePassphrase } from './passphrase.ts';
 
 export const ENVELOPE_FORMAT = 'chartvault-downtime/1';
 export const PBKDF2_ITERATIONS = 600_000;
@@ -36,7 +37,13 @@ export function deriveDowntimeKey(
   salt: Buffer = randomBytes(16),
   iterations = PBKDF2_ITERATIONS,
 ): DowntimeKey {
-  const key = pbkdf2Sync(Buffer.from(passphrase.normalize('NFC'), 'utf8'), salt, iterations, 32, 'sha256');
+  const key = pbkdf2Sync(
+    Buffer.from(normalizePassphrase(passphrase), 'utf8'),
+    salt,
+    iterations,
+    32,
+    'sha256',
+  );
   return { key, salt, iterations };
 }
 

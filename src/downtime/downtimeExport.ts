@@ -42,6 +42,8 @@ export interface ExportReport {
   patients: number;
   restrictedLeftOut: number;
   censusLeftOut: number;
+  /** Census mode could not get under the size limit (the scheduled charts alone are larger). */
+  overLimit: boolean;
   seconds: number;
   asOf: string;
   file?: string;
@@ -64,18 +66,19 @@ export async function exportDowntime(request: ExportRequest): Promise<ExportRepo
     staleAfterHours: request.staleAfterHours,
     asOf,
   });
-  const page = buildPage(content, request);
+  const { page, overLimit } = buildPage(content, request);
   const bytes = Buffer.byteLength(page, 'utf8');
 
   let file: string | undefined;
   let locations: LocationResult[] = [];
+  let failure: string | undefined;
   if (request.out) {
     try {
       writeFileAtomically(request.out, page);
+      file = request.out;
     } catch (error) {
-      throw new DowntimeExportError(`Cannot write the downtime file: ${describeError(error, request.out)}.`);
+      failure = `Cannot write the downtime file: ${describeError(error, request.out)}.`;
     }
-    file = request.out;
   } else {
     locations = distribute(
       page,
@@ -84,7 +87,6 @@ export async function exportDowntime(request: ExportRequest): Promise<ExportRepo
       keyId(request.key),
     );
   }
-
   const report: ExportReport = {
     bytes,
     days: content.days.map((d) => d.localDate),
@@ -95,35 +97,67 @@ export async function exportDowntime(request: ExportRequest): Promise<ExportRepo
     patients: content.patients.length,
     restrictedLeftOut: content.restrictedLeftOut,
     censusLeftOut: content.censusLeftOut,
+    overLimit,
     seconds: (performance.now() - started) / 1000,
     asOf,
     file,
     locations,
   };
-  await request.store.create(auditEvent(report, request, patientIds.slice(0, content.patients.length)));
+  // Attempts are audited too: a copy that failed half-way may still have left the building.
+  await request.store.create(
+    auditEvent(report, request, patientIds.slice(0, content.patients.length), failure),
+  );
+  if (failure) throw new DowntimeExportError(failure);
   return report;
 }
 
-/** Seals the contents into the page; in census mode drops the last census patients until it fits. */
-function buildPage(content: DowntimeContent, request: ExportRequest): string {
-  let page = downtimePage(seal(Buffer.from(JSON.stringify(content)), request.key, content.asOf));
-  if (!content.census) return page;
-  const scheduled = content.patients.findLastIndex((p) => p.visits.length > 0) + 1;
-  for (let round = 0; round < 8 && Buffer.byteLength(page) > request.maxFileBytes; round++) {
-    const censusCount = content.patients.length - scheduled;
-    if (censusCount === 0) break;
-    const keep = Math.floor(
-      censusCount * Math.min(0.9, (request.maxFileBytes / Buffer.byteLength(page)) * 0.95),
-    );
-    content.censusLeftOut += censusCount - keep;
-    content.patients = content.patients.slice(0, scheduled + keep);
-    page = downtimePage(seal(Buffer.from(JSON.stringify(content)), request.key, content.asOf));
+/**
+ * Seals the contents into the page. In census mode, when the page is over the size limit, finds the
+ * largest number of census charts that fits (binary search; scheduled charts always stay).
+ */
+function buildPage(content: DowntimeContent, request: ExportRequest): { page: string; overLimit: boolean } {
+  const sealPage = () => downtimePage(seal(Buffer.from(JSON.stringify(content)), request.key, content.asOf));
+  const fits = (page: string) => Buffer.byteLength(page) <= request.maxFileBytes;
+  let page = sealPage();
+  if (!content.census || fits(page)) return { page, overLimit: false };
+  const all = content.patients;
+  const scheduled = all.findLastIndex((p) => p.visits.length > 0) + 1;
+  const withCensusCounts = (keep: number) => {
+    content.patients = all.slice(0, scheduled + keep);
+    content.censusLeftOut = all.length - scheduled - keep;
+  };
+  const withCensus = (keep: number) => {
+    withCensusCounts(keep);
+    return sealPage();
+  };
+  let low = 0; // the most census charts known to fit (0 is the fallback even if it does not)
+  let high = all.length - scheduled - 1; // the most that might fit
+  let best: { keep: number; page: string } | undefined;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    const candidate = withCensus(middle);
+    if (fits(candidate)) {
+      low = middle;
+      best = { keep: middle, page: candidate };
+    } else high = middle - 1;
   }
-  return page;
+  if (best?.keep === low) {
+    withCensusCounts(low);
+    page = best.page;
+  } else page = withCensus(low);
+  return { page, overLimit: !fits(page) };
 }
 
-function auditEvent(report: ExportReport, request: ExportRequest, patientIds: string[]): Resource {
-  const failed = report.locations.filter((l) => l.error);
+function auditEvent(
+  report: ExportReport,
+  request: ExportRequest,
+  patientIds: string[],
+  failure: string | undefined,
+): Resource {
+  const failed = [
+    ...report.locations.filter((l) => l.error).map((l) => l.error!),
+    ...(failure ? [failure] : []),
+  ];
   const destinations = report.file
     ? [report.file]
     : report.locations.filter((l) => l.file).map((l) => l.file!);
@@ -137,7 +171,7 @@ function auditEvent(report: ExportReport, request: ExportRequest, patientIds: st
     outcomeDesc: [
       `${report.patients} charts, ${report.appointments} appointments, ${report.days.length} clinic days, ${report.bytes} bytes`,
       ...destinations.map((d) => `written: ${d}`),
-      ...failed.map((f) => `failed: ${f.error}`),
+      ...failed.map((f) => `failed: ${f}`),
     ].join('; '),
     agent: [{ who: { display: request.exportedBy }, requestor: true }],
     source: { observer: { display: 'ChartVault downtime export' } },

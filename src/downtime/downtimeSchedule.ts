@@ -29,10 +29,20 @@ export function scheduleExports(
   nextTime: (after: Date) => Date,
   job: () => Promise<void>,
   onError: (error: unknown) => void,
+  onScheduled: (nextAt: Date) => void = () => undefined,
 ): { next: () => Date; stop: () => void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let nextAt = nextTime(new Date());
+  // A broken settings file must not stop the server: report it and look again in an hour.
+  const safeNextTime = () => {
+    try {
+      return nextTime(new Date());
+    } catch (error) {
+      onError(error);
+      return new Date(Date.now() + 3_600_000);
+    }
+  };
+  let nextAt = safeNextTime();
   const arm = () => {
     // setTimeout cannot wait more than about 24.8 days; the next time is never more than a day away.
     timer = setTimeout(
@@ -42,8 +52,10 @@ export function scheduleExports(
         } catch (error) {
           onError(error);
         }
-        nextAt = nextTime(new Date());
-        if (!stopped) arm();
+        nextAt = safeNextTime();
+        if (stopped) return;
+        onScheduled(nextAt);
+        arm();
       },
       Math.max(0, nextAt.getTime() - Date.now()),
     );

@@ -18,6 +18,7 @@ export {
   open as openEnvelope,
   unwrapKey,
   wrapKey,
+  type DowntimeKey,
   type Envelope,
 } from './downtimeCrypto.ts';
 export {

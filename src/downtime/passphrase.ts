@@ -7,30 +7,44 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const PASSPHRASE_RULE =
-  'A downtime passphrase needs at least 20 characters, or at least four words separated by spaces or hyphens (for example "maple-river-lantern-orbit").';
+  'A downtime passphrase needs at least 20 characters (not one character repeated), or at least four words of three or more letters separated by spaces or hyphens (for example "maple-river-lantern-orbit").';
 
 export class PassphraseError extends Error {}
 
 const MIN_CHARACTERS = 20;
+const MIN_DISTINCT_CHARACTERS = 5;
 const MIN_WORDS = 4;
+const MIN_WORD_LETTERS = 3;
 /** Bounds the key derivation input; longer is almost surely the wrong file. */
 const MAX_CHARACTERS = 1024;
 
 /** Returns why a passphrase falls short of the policy, or undefined when it meets it. */
 export function passphraseProblem(passphrase: string): string | undefined {
-  const text = passphrase.normalize('NFC');
+  const text = normalizePassphrase(passphrase);
   if (text.length > MAX_CHARACTERS) return `The passphrase is longer than ${MAX_CHARACTERS} characters.`;
-  if ([...text].length >= MIN_CHARACTERS) return undefined;
-  const words = text.split(/[\s\-_.,;:/]+/u).filter((word) => /\p{L}/u.test(word));
+  const characters = [...text];
+  if (characters.length >= MIN_CHARACTERS && new Set(characters).size >= MIN_DISTINCT_CHARACTERS)
+    return undefined;
+  const words = text
+    .split(/[\s\-_.,;:/]+/u)
+    .filter((word) => (word.match(/\p{L}/gu) ?? []).length >= MIN_WORD_LETTERS);
   if (words.length >= MIN_WORDS) return undefined;
   return `The passphrase is too weak. ${PASSPHRASE_RULE}`;
+}
+
+/**
+ * What the key is derived from: NFC (so an accented letter typed either way is the same) without
+ * surrounding spaces (which nobody can see). The viewer does exactly the same to what staff type.
+ */
+export function normalizePassphrase(passphrase: string): string {
+  return passphrase.normalize('NFC').trim();
 }
 
 /** Throws a PassphraseError stating the rule when the passphrase is too weak. */
 export function checkPassphrase(passphrase: string): string {
   const problem = passphraseProblem(passphrase);
   if (problem) throw new PassphraseError(problem);
-  return passphrase.normalize('NFC');
+  return normalizePassphrase(passphrase);
 }
 
 /**
@@ -43,15 +57,18 @@ export function readPassphraseFile(file: string): string {
   try {
     if (statSync(path).size > 64 * 1024)
       throw new PassphraseError(`${path} is too large to be a passphrase file.`);
-    text = readFileSync(path, 'utf8');
+    // Fatal decoding: a file in another encoding would otherwise give a key nobody can type.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(readFileSync(path));
   } catch (error) {
     if (error instanceof PassphraseError) throw error;
+    if (error instanceof TypeError)
+      throw new PassphraseError(`${path} is not UTF-8 text; save the passphrase file as UTF-8.`);
     throw new PassphraseError(
       `Cannot read the passphrase file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); write the passphrase on one line in a file only you can read.`,
     );
   }
   const passphrase = text.replace(/\r?\n$/, '');
-  if (passphrase.includes('\n'))
+  if (/[\r\n]/.test(passphrase))
     throw new PassphraseError(`${path} holds more than one line; put only the passphrase in it.`);
   try {
     return checkPassphrase(passphrase);

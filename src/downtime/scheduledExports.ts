@@ -25,8 +25,13 @@ export function startScheduledExports(options: ScheduledExportsOptions): { stop:
   const schedule = scheduleExports(
     (after) => nextExportTime(after, readDowntimeSettings(options.dataDir) ?? initial, options.timeZone),
     async () => {
-      // Settings are read at each run, so a new passphrase or location applies without a restart.
-      const settings = readDowntimeSettings(options.dataDir) ?? initial;
+      // Settings are read at each run, so a new passphrase or location applies without a restart,
+      // and removing downtime.json turns the copies off.
+      const settings = readDowntimeSettings(options.dataDir);
+      if (!settings || settings.locations.length === 0) {
+        options.log('downtime copies: not set up, or no locations; nothing written');
+        return;
+      }
       const report = await exportDowntime({
         store: options.store,
         timeZone: options.timeZone,
@@ -45,9 +50,9 @@ export function startScheduledExports(options: ScheduledExportsOptions): { stop:
           `${report.locations.length - failed.length} of ${report.locations.length} locations written in ${report.seconds.toFixed(1)} s` +
           failed.map((f) => `; FAILED ${f.error}`).join(''),
       );
-      options.log(`next downtime copy at ${schedule.next().toISOString()}`);
     },
     (error) => options.log(`downtime copy FAILED: ${(error as Error).message}`),
+    (nextAt) => options.log(`next downtime copy at ${nextAt.toISOString()}`),
   );
   options.log(
     `downtime copies to ${initial.locations.length} location(s); next at ${schedule.next().toISOString()}`,

@@ -7,8 +7,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Envelope } from './downtimeCrypto.ts';
 
-const viewerScript = () => readFileSync(new URL('./viewer/viewer.js', import.meta.url), 'utf8');
-const viewerStyle = () => readFileSync(new URL('./viewer/viewer.css', import.meta.url), 'utf8');
+// HTML parsing turns CR LF into LF before the browser hashes a script for its policy, so the text is
+// hashed and inlined with LF line ends whatever the checkout (a Windows one may have CR LF).
+const readViewerFile = (name: string) =>
+  readFileSync(new URL(`./viewer/${name}`, import.meta.url), 'utf8').replace(/\r\n?/g, '\n');
+const viewerScript = () => readViewerFile('viewer.js');
+const viewerStyle = () => readViewerFile('viewer.css');
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 

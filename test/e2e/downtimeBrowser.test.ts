@@ -30,6 +30,8 @@ let browser: Browser | undefined;
 let skipReason: string | undefined;
 let page: Page;
 let blockedRequests: string[] = [];
+/** Console errors, which include every request or script the page's Content-Security-Policy refused. */
+const consoleErrors: string[] = [];
 
 /** A patient with a long unusual name, seen today, with a medication, an allergy and three HbA1c results. */
 function unusualPatientBundle(): object {
@@ -135,6 +137,9 @@ const exportCommand = (file: string, passphrase: string, ...extra: string[]) =>
 /** A browser context where everything but the file itself is blocked, and counted: a downtime copy must need no network. */
 async function offlineContext(): Promise<BrowserContext> {
   const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+  context.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
   await context.route('**/*', (route) => {
     if (route.request().url().startsWith('file:')) return route.continue();
     blockedRequests.push(route.request().url());
@@ -185,7 +190,7 @@ test('a passphrase weaker than the policy is refused, stating the rule', (t) => 
   ]) {
     const result = chartvault(...command);
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /at least 20 characters, or at least four words/);
+    assert.match(result.stderr, /at least 20 characters .*, or at least four words/);
     assert.match(result.stderr, /weak\.txt/);
   }
 });
@@ -404,5 +409,6 @@ test('nothing was requested from the network, and nothing was kept in browser st
   });
   assert.deepEqual(stored, { local: 0, session: 0, cookie: '' });
   assert.deepEqual(blockedRequests, []);
+  assert.deepEqual(consoleErrors, [], 'no request or script was refused by the page policy either');
   blockedRequests = [];
 });

@@ -86,15 +86,30 @@ test('export writes a copy to every location; status reports them', () => {
   assert.match(status.stdout, new RegExp(`${frontDesk}: 2 current copies, newest 0\\.0 h old`));
 });
 
+test('the same passphrase again keeps the copies; another one is refused for the locations', () => {
+  const again = run('downtime', 'setup', '--data', data, '--passphrase-file', firstPassphrase);
+  assert.equal(again.status, 0, again.stderr);
+  assert.doesNotMatch(again.stdout, /New downtime passphrase/);
+  const byHand = run('downtime', 'export', '--data', data, '--passphrase-file', firstPassphrase);
+  assert.equal(byHand.status, 0, byHand.stderr);
+  assert.doesNotMatch(byHand.stdout, /removed/);
+  assert.equal(copies(frontDesk).length, 3);
+  const other = run('downtime', 'export', '--data', data, '--passphrase-file', secondPassphrase);
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /not the passphrase set up for the downtime locations; pass --out FILE/);
+  assert.equal(copies(frontDesk).length, 3);
+  execFileSync('sleep', ['1.1']);
+});
+
 test('a new passphrase: the next export removes every copy the old one opens', () => {
   const setup = run('downtime', 'setup', '--data', data, '--passphrase-file', secondPassphrase);
   assert.equal(setup.status, 0, setup.stderr);
   assert.match(setup.stdout, /the next export replaces every copy at the downtime locations/);
   const status = run('downtime', 'status', '--data', data);
-  assert.match(status.stdout, /2 made with an old passphrase \(removed at the next export\)/);
+  assert.match(status.stdout, /3 made with an old passphrase \(removed at the next export\)/);
   const result = run('downtime', 'export', '--data', data);
   assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stdout, /removed 2 older copies/);
+  assert.match(result.stdout, /removed 3 older copies/);
   assert.equal(copies(frontDesk).length, 1);
   assert.equal(copies(usb).length, 1);
 });

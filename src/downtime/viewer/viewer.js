@@ -66,7 +66,8 @@
     const encoder = new TextEncoder();
     const material = await crypto.subtle.importKey(
       'raw',
-      encoder.encode(passphrase.normalize('NFC')),
+      // As the exporter does: NFC, without surrounding spaces.
+      encoder.encode(passphrase.normalize('NFC').trim()),
       'PBKDF2',
       false,
       ['deriveKey'],
