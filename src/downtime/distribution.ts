@@ -34,11 +34,14 @@ export function copyName(asOf: Date, keyId: string): string {
   return `chartvault-downtime-${stamp}Z-${keyId}.html`;
 }
 
-/** Writes `text` to `path` atomically; the file is readable by its owner only. */
+/**
+ * Writes `text` to `path` atomically. The file is readable by all (0644): its contents are encrypted,
+ * and staff on a downtime machine may reach the folder as another user.
+ */
 export function writeFileAtomically(path: string, text: string): void {
   const target = resolve(path);
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(temporary, 'wx', 0o600);
+  const fd = openSync(temporary, 'wx', 0o644);
   try {
     const bytes = Buffer.from(text, 'utf8');
     let written = 0;
@@ -87,7 +90,7 @@ function prune(folder: string, keyId: string, justWritten: string): string[] {
   for (const entry of readdirSync(folder)) {
     const match = COPY_NAME.exec(entry);
     if (match && match[2] === keyId) current.push(entry);
-    else if (match || (TEMPORARY_NAME.test(entry) && entry.includes('chartvault-downtime-'))) {
+    else if (match || (TEMPORARY_NAME.test(entry) && isStale(join(folder, entry)))) {
       rmSync(join(folder, entry), { force: true });
       removed.push(entry);
     }
@@ -100,6 +103,15 @@ function prune(folder: string, keyId: string, justWritten: string): string[] {
   }
   if (removed.length) syncDirectory(folder);
   return removed;
+}
+
+/** A temporary file left by an export that died; a recent one may belong to an export running now. */
+function isStale(path: string): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > 3_600_000;
+  } catch {
+    return false;
+  }
 }
 
 /** The downtime copies in a folder, newest first. */

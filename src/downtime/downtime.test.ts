@@ -4,7 +4,17 @@
  * not reveal, and how it behaves with odd data, failing folders and passphrase changes.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateDemoPractice } from '../demo/index.ts';
@@ -451,6 +461,12 @@ describe('downtime locations', () => {
     const usb = join(folder.path, 'usb');
     mkdirSync(usb);
     writeFileSync(join(usb, 'notes.txt'), 'not ours');
+    // A temporary file left by an export that died two hours ago, and one being written right now.
+    const deadTemporary = join(usb, '.chartvault-downtime-20261128-120000Z-00000000.html.1a2b3c4d.tmp');
+    const liveTemporary = join(usb, '.chartvault-downtime-20261128-163000Z-00000000.html.5e6f7a8b.tmp');
+    writeFileSync(deadTemporary, 'partial');
+    utimesSync(deadTemporary, new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
+    writeFileSync(liveTemporary, 'partial');
     const copies = () =>
       readdirSync(usb)
         .filter((f) => f.startsWith('chartvault-downtime-'))
@@ -475,9 +491,17 @@ describe('downtime locations', () => {
     );
     assert.equal(copies().length, 1, 'copies that the old passphrase opens are gone');
     assert.ok(existsSync(join(usb, 'notes.txt')), 'other files are not touched');
+    assert.ok(!existsSync(deadTemporary), 'a dead export’s temporary file is cleaned up');
+    assert.ok(existsSync(liveTemporary), 'a running export’s temporary file is left alone');
+    rmSync(liveTemporary);
     const opened = contentOf(join(usb, copies()[0]), 'a completely different passphrase now');
     assert.equal(opened.days[0].localDate, TODAY);
     assert.equal(readdirSync(usb).filter((f) => f.endsWith('.tmp')).length, 0);
+    assert.equal(
+      statSync(join(usb, copies()[0])).mode & 0o777,
+      0o644,
+      'encrypted copies are readable by staff accounts',
+    );
   });
 
   test('an unreachable location is reported and the others still get their copy', async () => {
