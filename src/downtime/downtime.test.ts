@@ -205,8 +205,11 @@ describe('the downtime file', () => {
     assert.ok(!outsideData.replace(`"asOf":"${NOW.toISOString()}"`, '').includes(TODAY));
   });
 
-  test('a wrong passphrase opens nothing', () => {
+  test('a wrong passphrase opens nothing, nor does a copy whose clear-text time was changed', () => {
     assert.throws(() => openEnvelope(envelopeOf(file()), 'maple river lantern orbit!'));
+    const envelope = envelopeOf(file());
+    assert.equal(openEnvelope(envelope, PASSPHRASE).length > 0, true);
+    assert.throws(() => openEnvelope({ ...envelope, asOf: new Date().toISOString() }, PASSPHRASE));
   });
 
   test('restricted charts are left out, unless the practice opts in', async () => {

@@ -11,7 +11,18 @@ import { normalizePassphrase } from './passphrase.ts';
 
 export const ENVELOPE_FORMAT = 'chartvault-downtime/1';
 export const PBKDF2_ITERATIONS = 600_000;
-const ADDITIONAL_DATA = Buffer.from(ENVELOPE_FORMAT, 'utf8');
+
+/**
+ * What GCM authenticates besides the ciphertext: every field shown or used before unlocking, so that
+ * nobody can change the lock screen's time or the derivation parameters of a copy unnoticed.
+ */
+export function additionalData(envelope: Pick<Envelope, 'format' | 'kdf' | 'cipher' | 'asOf'>): Buffer {
+  const { format, kdf, cipher, asOf } = envelope;
+  return Buffer.from(
+    [format, kdf.name, kdf.hash, kdf.iterations, kdf.salt, cipher.name, cipher.iv, asOf].join('|'),
+    'utf8',
+  );
+}
 
 /** A key derived from a passphrase, with what the viewer needs to derive it again. */
 export interface DowntimeKey {
@@ -54,17 +65,17 @@ export function keyId(key: DowntimeKey): string {
 
 export function seal(contents: Buffer, key: DowntimeKey, asOf: string): Envelope {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key.key, iv);
-  cipher.setAAD(ADDITIONAL_DATA);
-  const sealed = Buffer.concat([cipher.update(gzipSync(contents)), cipher.final(), cipher.getAuthTag()]);
-  return {
+  const header = {
     format: ENVELOPE_FORMAT,
     kdf: { name: 'PBKDF2', hash: 'SHA-256', iterations: key.iterations, salt: key.salt.toString('base64') },
     cipher: { name: 'AES-GCM', iv: iv.toString('base64') },
     compression: 'gzip',
     asOf,
-    data: sealed.toString('base64'),
-  };
+  } as const;
+  const cipher = createCipheriv('aes-256-gcm', key.key, iv);
+  cipher.setAAD(additionalData(header));
+  const sealed = Buffer.concat([cipher.update(gzipSync(contents)), cipher.final(), cipher.getAuthTag()]);
+  return { ...header, data: sealed.toString('base64') };
 }
 
 /** Opens an envelope with a passphrase (what the viewer does; used by tests and `downtime verify`). */
@@ -76,7 +87,7 @@ export function open(envelope: Envelope, passphrase: string): Buffer {
   );
   const sealed = Buffer.from(envelope.data, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.cipher.iv, 'base64'));
-  decipher.setAAD(ADDITIONAL_DATA);
+  decipher.setAAD(additionalData(envelope));
   decipher.setAuthTag(sealed.subarray(sealed.length - 16));
   const compressed = Buffer.concat([
     decipher.update(sealed.subarray(0, sealed.length - 16)),

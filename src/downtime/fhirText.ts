@@ -135,7 +135,8 @@ export function isRestricted(resource: any): boolean {
   return asArray(resource?.meta?.security).some(
     (label: any) =>
       (label?.code === 'R' || label?.code === 'V') &&
-      (label.system === undefined || String(label.system).endsWith('v3-Confidentiality')),
+      // The R4 system (…/CodeSystem/v3-Confidentiality) and the older one (…/v3/Confidentiality).
+      (label.system === undefined || /v3[-/]Confidentiality$/.test(String(label.system))),
   );
 }
 

@@ -88,11 +88,17 @@
       {
         name: 'AES-GCM',
         iv: base64Bytes(envelope.cipher.iv),
-        additionalData: encoder.encode(envelope.format),
+        additionalData: encoder.encode(additionalData()),
       },
       key,
       base64Bytes(envelope.data),
     );
+  }
+
+  /** The fields shown or used before unlocking, authenticated with the contents (as downtimeCrypto.ts does). */
+  function additionalData() {
+    const { format, kdf, cipher, asOf } = envelope;
+    return [format, kdf.name, kdf.hash, kdf.iterations, kdf.salt, cipher.name, cipher.iv, asOf].join('|');
   }
 
   function gunzip(bytes) {
