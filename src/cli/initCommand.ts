@@ -1,6 +1,8 @@
 /** `chartvault init`: a new encrypted store and its key. */
 import { resolve } from 'node:path';
 import { initStore, isDataDirectory, machineTimeZone } from '../store/index.ts';
+import { loadBackupKey } from '../store/index.ts';
+import { defaultKitPath, KIT_ADVICE, writeKitFile } from './kitCommand.ts';
 import { CliError } from './main.ts';
 import { checkTimeZone } from './timeZone.ts';
 
@@ -8,12 +10,18 @@ export async function initCommand(options: {
   data: string;
   keyDir: string;
   timeZone?: string;
+  kitOut?: string;
 }): Promise<void> {
   if (isDataDirectory(options.data))
     throw new CliError(`${resolve(options.data)} already holds a ChartVault store; nothing was changed.`);
   const timeZone = checkTimeZone(options.timeZone ?? machineTimeZone());
-  const { store, keyFile, settings } = initStore(options.data, options.keyDir, timeZone);
+  const { store, keyFile, settings, backupKeyFile } = initStore(options.data, options.keyDir, timeZone);
   await store.close();
+  const kit = writeKitFile(
+    options.kitOut ?? defaultKitPath(options.keyDir, settings.storeId),
+    settings.storeId,
+    loadBackupKey(options.keyDir, settings.storeId).key,
+  );
   console.log(
     `Created an encrypted store in ${resolve(options.data)} (practice time zone ${settings.timeZone}).`,
   );
@@ -21,4 +29,6 @@ export async function initCommand(options: {
   console.log(
     'Keep a copy of that key somewhere safe and away from this machine: without it the data cannot be read.',
   );
+  console.log(`The backup key is in ${backupKeyFile}; the recovery kit is in ${kit}.`);
+  console.log(KIT_ADVICE);
 }

@@ -32,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(keyDirOption())
     .option('--time-zone <zone>', "the practice's IANA time zone (default: the machine's)")
     .option('--yes', 'do not ask questions')
+    .option('--kit-out <file>', 'write the recovery kit here (default: in the key folder)')
     .action(async (options) => (await import('./initCommand.ts')).initCommand(options));
 
   program
@@ -105,6 +106,40 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(dataOption().makeOptionMandatory())
     .addOption(keyDirOption())
     .action(async (options) => (await import('./downtimeCommand.ts')).downtimeStatusCommand(options));
+
+  program
+    .command('kit')
+    .description('write the recovery kit (backup key and restore steps) again')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--out <file>', 'where to write it (default: in the key folder)')
+    .action(async (options) => (await import('./kitCommand.ts')).kitCommand(options));
+
+  const backup = program.command('backup').description('encrypted, incremental, write-once backups');
+  backup
+    .command('run')
+    .description('take one snapshot now')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--to <target>', 'backup target: a directory (an external disk, a NAS share)')
+    .action(async (options) => (await import('./backupCommand.ts')).backupRunCommand(options));
+  backup
+    .command('verify')
+    .description('check that every snapshot in a target is complete and readable')
+    .requiredOption('--from <target>', 'backup target')
+    .requiredOption('--kit <file>', 'the recovery kit')
+    .option('--read-data', 'also read, authenticate and decrypt every pack')
+    .action(async (options) => (await import('./backupCommand.ts')).backupVerifyCommand(options));
+
+  program
+    .command('restore')
+    .description('make a new store from a backup target and the recovery kit')
+    .requiredOption('--from <target>', 'backup target')
+    .requiredOption('--kit <file>', 'the recovery kit')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--snapshot <id>', 'snapshot id (default: the newest)')
+    .action(async (options) => (await import('./restoreCommand.ts')).restoreCommand(options));
 
   try {
     await program.parseAsync(argv);

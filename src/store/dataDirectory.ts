@@ -39,6 +39,20 @@ export function createDataDirectory(dataDir: string, timeZone: string): StoreSet
   return settings;
 }
 
+/** The settings file's exact text, for backups (it holds no secrets and no patient data). */
+export function readSettingsText(dataDir: string): string {
+  readSettings(dataDir);
+  return readFileSync(join(resolve(dataDir), SETTINGS_FILE), 'utf8');
+}
+
+/** A restore: a new data directory whose settings file is exactly the backed-up text. */
+export function restoreDataDirectory(dataDir: string, settingsText: string): StoreSettings {
+  if (isDataDirectory(dataDir)) throw new StoreError(`${resolve(dataDir)} already holds a ChartVault store.`);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dataDir, SETTINGS_FILE), settingsText, { mode: 0o600, flag: 'wx' });
+  return readSettings(dataDir);
+}
+
 export function readSettings(dataDir: string): StoreSettings {
   const file = join(resolve(dataDir), SETTINGS_FILE);
   if (!existsSync(file)) {

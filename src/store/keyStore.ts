@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { StoreError } from './storeError.ts';
 
 /** Environment variable that can carry the data key (64 hex characters) instead of a key file. */
@@ -23,12 +23,39 @@ export function keyFilePath(keyDir: string, storeId: string): string {
 
 /** Makes a new key and writes it, owner-only, to the key folder. Refuses to overwrite an existing key. */
 export function createDataKey(keyDir: string, storeId: string): { key: Buffer; file: string } {
+  return writeKeyFile(keyFilePath(keyDir, storeId), randomBytes(32), `A key for store ${storeId}`);
+}
+
+/**
+ * The backup master key (see docs/backup-format.md): beside the data key, same rules. It is printed
+ * in the recovery kit; a restore writes the kit's key back so that backups go on into the same target.
+ */
+export function backupKeyFilePath(keyDir: string, storeId: string): string {
+  return join(resolve(keyDir), `${storeId}.backup.key`);
+}
+
+export function createBackupKey(keyDir: string, storeId: string, key: Buffer = randomBytes(32)) {
+  return writeKeyFile(backupKeyFilePath(keyDir, storeId), key, `A backup key for store ${storeId}`);
+}
+
+export function loadBackupKey(keyDir: string, storeId: string): { key: Buffer; file: string } {
+  const file = backupKeyFilePath(keyDir, storeId);
+  if (!existsSync(file)) {
+    throw new StoreError(
+      `No backup key for this store: ${file} does not exist. Pass --key-dir with the folder that holds ` +
+        `${storeId}.backup.key (a store made before backups existed: run chartvault kit to create one).`,
+    );
+  }
+  assertPrivate(resolve(keyDir), 'key folder', '700');
+  assertPrivate(file, 'key file', '600');
+  return { key: parseKey(readFileSync(file, 'utf8').trim(), file), file };
+}
+
+function writeKeyFile(file: string, key: Buffer, what: string): { key: Buffer; file: string } {
+  const keyDir = dirname(file);
   mkdirSync(keyDir, { recursive: true, mode: 0o700 });
   chmodSync(keyDir, 0o700);
-  const file = keyFilePath(keyDir, storeId);
-  if (existsSync(file))
-    throw new StoreError(`A key for store ${storeId} already exists at ${file}; not overwriting it.`);
-  const key = randomBytes(32);
+  if (existsSync(file)) throw new StoreError(`${what} already exists at ${file}; not overwriting it.`);
   writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   return { key, file };
 }

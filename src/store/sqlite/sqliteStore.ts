@@ -21,6 +21,13 @@ import { toIndexRows } from './indexWriter.ts';
 import { ResourceTables, type SerializedWrite } from './resourceTables.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 import { unstampedJson } from './storedJson.ts';
+import {
+  readVersionMark,
+  readVersionsAfter,
+  VersionReplayer,
+  type RawVersion,
+  type VersionMark,
+} from './versionLog.ts';
 
 export interface BulkOperations extends StoreOperations {
   /** Writes serialized writes in order and says what each did. */
@@ -117,6 +124,34 @@ export class SqliteStore implements ResourceStore {
         const result = await work(tx);
         this.writer.exec('COMMIT');
         return result;
+      } catch (error) {
+        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  /** For backups: the newest vid and the live counts at it (see versionLog.ts). */
+  versionMark(): VersionMark {
+    return readVersionMark(this.reader);
+  }
+
+  /** For backups: stored versions with afterVid < vid <= throughVid, in vid order, raw. */
+  versionsAfter(afterVid: number, throughVid: number, limit: number): RawVersion[] {
+    return readVersionsAfter(this.reader, afterVid, throughVid, limit);
+  }
+
+  /**
+   * For restore: `feed` hands over versions in vid order, which are stored exactly as given, all in
+   * one transaction: when `feed` throws, nothing of it stays.
+   */
+  replayVersions(feed: (append: (versions: RawVersion[]) => void) => Promise<void>): Promise<void> {
+    return this.enqueue(async () => {
+      const replayer = new VersionReplayer(this.writer);
+      this.writer.exec('BEGIN IMMEDIATE');
+      try {
+        await feed((versions) => replayer.append(versions));
+        this.writer.exec('COMMIT');
       } catch (error) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
         throw error;

@@ -1,0 +1,12 @@
+/** Backups: encrypted, incremental, write-once snapshots of the store (format: docs/backup-format.md). */
+export { BackupError } from './backupError.ts';
+export { deriveBackupKeys, type BackupKeys } from './backupKeys.ts';
+export { acquireBackupLock } from './backupLock.ts';
+export { DirectoryTarget } from './directoryTarget.ts';
+export { parseKit, renderKit, kitLines, type RecoveryKit } from './kitFile.ts';
+export { FORMAT_VERSION } from './repositoryFormat.ts';
+export { restoreSnapshot, type RestoreResult } from './restore.ts';
+export { short as shortId } from './snapshotManifest.ts';
+export { takeSnapshot, type SnapshotResult } from './snapshotWriter.ts';
+export { TargetConflict, type BackupTarget } from './target.ts';
+export { verifyTarget, type VerifyReport } from './verify.ts';

@@ -1,0 +1,21 @@
+/**
+ * What a backup target must do: store objects that are written once and never changed. Directory
+ * targets now; the append-only receiver and S3 with Object Lock implement the same four calls.
+ */
+export interface BackupTarget {
+  /** Where it is, for messages (no secrets). */
+  readonly description: string;
+  /**
+   * Writes `bytes` under `path` unless an object is there: 'written', or 'exists' when the same bytes
+   * are already there. Another content under the name is an error (TargetConflict), never overwritten.
+   */
+  putIfAbsent(path: string, bytes: Buffer): Promise<'written' | 'exists'>;
+  /** The object's bytes, or undefined when absent. */
+  get(path: string): Promise<Buffer | undefined>;
+  /** Its size in bytes, or undefined when absent. */
+  size(path: string): Promise<number | undefined>;
+  /** The paths of the objects under a folder (`packs/`, `snapshots/`), in no set order. */
+  list(folder: string): Promise<string[]>;
+}
+
+export class TargetConflict extends Error {}

@@ -1,0 +1,108 @@
+/** `chartvault backup run` and `chartvault backup verify`. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  acquireBackupLock,
+  BackupError,
+  deriveBackupKeys,
+  DirectoryTarget,
+  parseKit,
+  shortId,
+  takeSnapshot,
+  TargetConflict,
+  verifyTarget,
+  type BackupTarget,
+  type RecoveryKit,
+} from '../backup/index.ts';
+import { loadBackupKey, openStore, readSettingsText } from '../store/index.ts';
+import { CliError } from './main.ts';
+
+/** Backup failures become one-line CLI errors. */
+export async function asCliError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof BackupError || error instanceof TargetConflict) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+export function openTarget(spec: string): BackupTarget {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec))
+    throw new CliError(`${spec}: only directory targets exist so far (a path to a folder or mounted disk).`);
+  return new DirectoryTarget(spec);
+}
+
+export function readKitFile(file: string): RecoveryKit {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new CliError(`Cannot read the recovery kit ${resolve(file)}.`);
+  }
+  return parseKit(text, resolve(file));
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+
+export async function backupRunCommand(options: { data: string; keyDir: string; to: string }): Promise<void> {
+  await asCliError(async () => {
+    const target = openTarget(options.to);
+    const release = acquireBackupLock(options.data);
+    try {
+      const settings = readSettingsText(options.data);
+      const { store, settings: parsed } = openStore(options.data, options.keyDir);
+      try {
+        const keys = deriveBackupKeys(loadBackupKey(options.keyDir, parsed.storeId).key);
+        const result = await takeSnapshot({ store, storeId: parsed.storeId, settings, keys, target });
+        if (result.unchanged) {
+          console.log(
+            `No change since snapshot ${shortId(result.name)}; nothing written to ${target.description}.`,
+          );
+          return;
+        }
+        const resources = Object.values(result.manifest.resources).reduce((a, b) => a + b, 0);
+        console.log(
+          `Snapshot ${shortId(result.name)} (#${result.manifest.sequence}) in ${target.description}: ` +
+            `${result.versions} new versions, ${resources} resources in the store; ` +
+            `${result.objectsWritten} objects, ${mb(result.bytesWritten)} written in ${result.seconds.toFixed(2)} s.`,
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      release();
+    }
+  });
+}
+
+export async function backupVerifyCommand(options: {
+  from: string;
+  kit: string;
+  readData?: boolean;
+}): Promise<void> {
+  await asCliError(async () => {
+    const started = performance.now();
+    const kit = readKitFile(options.kit);
+    const target = openTarget(options.from);
+    const report = await verifyTarget(target, kit, options.readData === true);
+    for (const s of report.snapshots)
+      console.log(
+        `${s.ok ? 'ok     ' : 'BROKEN '} ${shortId(s.name)}  #${s.sequence}  ${s.createdAt}  ${s.resources} resources, ${s.versions} versions`,
+      );
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    console.log(
+      `${report.snapshots.length} snapshots, ${report.packsChecked} packs ${options.readData ? `read and decrypted (${mb(report.bytesRead)})` : 'present with their sizes'}` +
+        `${report.unreferencedPacks ? `, ${report.unreferencedPacks} unreferenced packs (left by an interrupted run; harmless)` : ''} in ${seconds} s.`,
+    );
+    if (report.snapshots.length === 0 && report.problems.length === 0)
+      throw new CliError(`${target.description} holds no snapshot yet.`);
+    if (report.problems.length > 0) {
+      for (const problem of report.problems) console.error(`problem: ${problem}`);
+      throw new CliError(
+        `verification failed: ${report.problems.length} problem(s) in ${target.description}.`,
+      );
+    }
+    console.log('Verification passed.');
+  });
+}
