@@ -1,0 +1,213 @@
+/**
+ * Backups through the command line, as an operator (and the acceptance checks) use them: a demo
+ * practice, a patient with two versions, a backup to a directory, the data directory and its key folder
+ * destroyed, a restore with the kit alone, served again.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { openStore } from '../../src/store/index.ts';
+import { tempFolder } from '../testStore.ts';
+import { chartvault, CLI } from '../cli.ts';
+
+const folder = tempFolder('chartvault-backup-cli-');
+const FAMILY = 'Vandersteenhovenplaats';
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) child.kill();
+  folder.remove();
+});
+
+function grepFor(dir: string, text: string): string {
+  try {
+    return execFileSync('grep', ['-r', '-l', '-a', text, dir], { encoding: 'utf8' });
+  } catch (error) {
+    assert.equal((error as { status: number }).status, 1);
+    return '';
+  }
+}
+
+async function serve(data: string, keyDir: string): Promise<string> {
+  const server = spawn(
+    'node',
+    [CLI, 'serve', '--data', data, '--key-dir', keyDir, '--port', '0', '--insecure-http'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(server);
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (chunk) => {
+      out += chunk;
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match) resolve(`${match[1]}/fhir`);
+    });
+    server.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+}
+
+test('init writes the recovery kit where asked, and kit writes it again', () => {
+  const data = join(folder.path, 'init-data');
+  const keys = join(folder.path, 'init-keys');
+  const kit = join(folder.path, 'init-kit.html');
+  const init = chartvault('init', '--data', data, '--key-dir', keys, '--yes', '--kit-out', kit);
+  assert.equal(init.status, 0, init.stderr);
+  assert.match(init.stdout, /recovery kit is in .*init-kit\.html/);
+  assert.equal(statSync(kit).mode & 0o777, 0o600);
+  const first = readFileSync(kit, 'utf8');
+  assert.match(first, /backup-key: [0-9a-f]{4} /);
+  const again = join(folder.path, 'kit-again.html');
+  const printed = chartvault('kit', '--data', data, '--key-dir', keys, '--out', again);
+  assert.equal(printed.status, 0, printed.stderr);
+  const line = (text: string) => /backup-key: .*/.exec(text)![0];
+  assert.equal(line(readFileSync(again, 'utf8')), line(first));
+  // Without --kit-out: in the key folder, and it says so.
+  const other = chartvault(
+    'init',
+    '--data',
+    join(folder.path, 'd2'),
+    '--key-dir',
+    join(folder.path, 'k2'),
+    '--yes',
+  );
+  assert.equal(other.status, 0, other.stderr);
+  const where = /recovery kit is in (\S+)\./.exec(other.stdout)![1]!;
+  assert.ok(where.startsWith(join(folder.path, 'k2')) && existsSync(where));
+});
+
+test('demo practice, a patient with two versions, backup, data and keys destroyed, restore with the kit alone', async () => {
+  const data = join(folder.path, 'data');
+  const keys = join(folder.path, 'keys');
+  const target = join(folder.path, 'target');
+  const kit = join(folder.path, 'kit.html');
+  const demo = chartvault('demo', '--data', data, '--key-dir', keys, '--no-serve', '--patients', '15');
+  assert.equal(demo.status, 0, demo.stderr);
+  const patient = join(folder.path, 'patient.json');
+  const write = (birthDate: string) => {
+    writeFileSync(
+      patient,
+      JSON.stringify({
+        resourceType: 'Patient',
+        id: 'backup-test-1',
+        name: [{ family: FAMILY, given: ['Ida'] }],
+        birthDate,
+      }),
+    );
+    const imported = chartvault('import', '--data', data, '--key-dir', keys, '--no-progress', patient);
+    assert.equal(imported.status, 0, imported.stderr);
+  };
+  write('1950-03-04');
+  write('1950-03-05');
+  assert.equal(chartvault('kit', '--data', data, '--key-dir', keys, '--out', kit).status, 0);
+
+  const run = chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /Snapshot [0-9a-f]{12} \(#1\)/);
+  const again = chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target);
+  assert.match(again.stdout, /No change since snapshot/);
+  assert.equal(grepFor(target, FAMILY), '');
+  assert.equal(grepFor(target, 'Ida'), '');
+
+  const opened = openStore(data, keys);
+  const counts = await opened.store.countByType();
+  await opened.store.close();
+  rmSync(data, { recursive: true });
+  rmSync(keys, { recursive: true });
+
+  const verify = chartvault('backup', 'verify', '--from', target, '--kit', kit, '--read-data');
+  assert.equal(verify.status, 0, verify.stderr);
+  assert.match(verify.stdout, /Verification passed/);
+
+  const restored = join(folder.path, 'restored');
+  const newKeys = join(folder.path, 'new-keys');
+  const restore = chartvault(
+    'restore',
+    '--from',
+    target,
+    '--kit',
+    kit,
+    '--data',
+    restored,
+    '--key-dir',
+    newKeys,
+  );
+  assert.equal(restore.status, 0, restore.stderr);
+  const reopened = openStore(restored, newKeys);
+  assert.deepEqual(await reopened.store.countByType(), counts);
+  await reopened.store.close();
+
+  const base = await serve(restored, newKeys);
+  const history = (await (await fetch(`${base}/Patient/backup-test-1/_history`)).json()) as any;
+  assert.deepEqual(history.entry.map((e: any) => e.resource.birthDate).sort(), ['1950-03-04', '1950-03-05']);
+  const current = (await (await fetch(`${base}/Patient/backup-test-1`)).json()) as any;
+  assert.equal(current.meta.versionId, '2');
+  const found = (await (await fetch(`${base}/Patient?family=${FAMILY}`)).json()) as any;
+  assert.equal(found.entry.length, 1);
+});
+
+test('verify names a damaged object; a wrong kit and a second concurrent run get clear errors', () => {
+  const data = join(folder.path, 'v-data');
+  const keys = join(folder.path, 'v-keys');
+  const target = join(folder.path, 'v-target');
+  const kit = join(folder.path, 'v-kit.html');
+  assert.equal(chartvault('init', '--data', data, '--key-dir', keys, '--yes', '--kit-out', kit).status, 0);
+  const patient = join(folder.path, 'v-patient.json');
+  writeFileSync(patient, JSON.stringify({ resourceType: 'Patient', id: 'v1', name: [{ family: FAMILY }] }));
+  assert.equal(chartvault('import', '--data', data, '--key-dir', keys, '--no-progress', patient).status, 0);
+  assert.equal(chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target).status, 0);
+
+  // Another run holds the lock (a live process id in the lock file).
+  const holder = spawn('sleep', ['30']);
+  children.push(holder);
+  writeFileSync(join(data, 'backup.lock'), `${holder.pid}\n`);
+  const locked = chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target);
+  assert.equal(locked.status, 1);
+  assert.match(locked.stderr, /Another backup of this store is running/);
+  holder.kill();
+  rmSync(join(data, 'backup.lock'));
+
+  const otherKit = join(folder.path, 'o-kit.html');
+  assert.equal(
+    chartvault(
+      'init',
+      '--data',
+      join(folder.path, 'o'),
+      '--key-dir',
+      join(folder.path, 'ok'),
+      '--yes',
+      '--kit-out',
+      otherKit,
+    ).status,
+    0,
+  );
+  const wrong = chartvault(
+    'restore',
+    '--from',
+    target,
+    '--kit',
+    otherKit,
+    '--data',
+    join(folder.path, 'w'),
+    '--key-dir',
+    join(folder.path, 'wk'),
+  );
+  assert.equal(wrong.status, 1);
+  assert.match(wrong.stderr, /another practice/);
+  assert.equal(existsSync(join(folder.path, 'w')), false);
+
+  const [pack] = readdirSync(join(target, 'packs'), { recursive: true, encoding: 'utf8' }).filter((p) =>
+    /[0-9a-f]{64}$/.test(p),
+  );
+  const file = join(target, 'packs', pack!);
+  const bytes = readFileSync(file);
+  bytes[40] ^= 0x80;
+  chmodSync(file, 0o644);
+  writeFileSync(file, bytes);
+  const verify = chartvault('backup', 'verify', '--from', target, '--kit', kit, '--read-data');
+  assert.equal(verify.status, 1);
+  assert.match(verify.stderr, new RegExp(`${pack!.split('/').pop()}: does not authenticate`));
+  assert.match(verify.stderr, /verification failed: 1 problem/);
+});
