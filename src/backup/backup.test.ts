@@ -159,6 +159,24 @@ test('round trip: every version, tombstone, lastUpdated, search result and the s
       snapshot: first.name.slice(0, 10),
     });
     assert.equal(r1.versions, first.manifest.throughVid);
+    // That older copy has another future: it may not continue the target's chain.
+    const olderKeys = join(out.path, 'keys2');
+    const olderStore = openStore(older, olderKeys).store;
+    try {
+      for (let i = 0; i < 80; i++) await olderStore.create({ resourceType: 'Patient', active: i % 2 === 0 });
+      await assert.rejects(
+        takeSnapshot({
+          store: olderStore,
+          storeId: kit.storeId,
+          settings: readSettingsText(older),
+          keys: deriveBackupKeys(kit.backupKey),
+          target: new DirectoryTarget(target),
+        }),
+        /another history of this store/,
+      );
+    } finally {
+      await olderStore.close();
+    }
   } finally {
     await temp.cleanup();
     out.remove();

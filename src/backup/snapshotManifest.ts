@@ -37,6 +37,12 @@ export interface SnapshotManifest {
   resources: Record<string, number>;
   /** SHA-256 chain: hex SHA-256 of (parent's contentHash bytes, or 32 zero bytes) then each pack's sha256 bytes. */
   contentHash: string;
+  /**
+   * The newest version at throughVid (null in an empty store): the next snapshot checks the store
+   * still has it, so that a store whose history took another turn (restored from an older snapshot)
+   * never continues a chain that is not its own.
+   */
+  tip: { vid: number; type: string; id: string; version: number; lastUpdated: number } | null;
   /** The store's settings file (chartvault.json), exact text. */
   settings: string;
 }

@@ -4,7 +4,7 @@
  * lists (the next run writes the same packs again, byte for byte, and finds them there). When nothing
  * changed since the newest snapshot, nothing is written at all.
  */
-import type { SqliteStore } from '../store/index.ts';
+import type { RawVersion, SqliteStore } from '../store/index.ts';
 import { BackupError } from './backupError.ts';
 import type { BackupKeys } from './backupKeys.ts';
 import { PackBuilder, sha256 } from './packWriter.ts';
@@ -48,6 +48,20 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
       `${target.description} holds snapshots newer than this store (up to version ${afterVid}, the store is at ${mark.vid}): ` +
         'is this a store restored from an older snapshot? Back it up to a new target folder.',
     );
+  if (parent?.manifest.tip) {
+    const tip = parent.manifest.tip;
+    const [same] = store.versionsAfter(tip.vid - 1, tip.vid, 1);
+    const matches =
+      same?.type === tip.type &&
+      same.id === tip.id &&
+      same.version === tip.version &&
+      same.lastUpdated === tip.lastUpdated;
+    if (!matches)
+      throw new BackupError(
+        `${target.description} holds snapshots of another history of this store (its snapshot ${short(parent.name)} ` +
+          'does not match this store: restored from an older snapshot?). Back it up to a new target folder.',
+      );
+  }
   const seconds = () => (performance.now() - started) / 1000;
   if (parent && mark.vid === afterVid && parent.manifest.settings === input.settings)
     return {
@@ -115,6 +129,7 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     versionsByType,
     resources: mark.counts,
     contentHash: sha256(chain),
+    tip: tipOf(store.versionsAfter(mark.vid - 1, mark.vid, 1)[0]),
     settings: input.settings,
   };
   const sealed = sealObject(keys, 'snapshot', Buffer.from(JSON.stringify(manifest)));
@@ -128,6 +143,10 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     bytesWritten,
     seconds: seconds(),
   };
+}
+
+function tipOf(v: RawVersion | undefined): SnapshotManifest['tip'] {
+  return v ? { vid: v.vid, type: v.type, id: v.id, version: v.version, lastUpdated: v.lastUpdated } : null;
 }
 
 export { short };
