@@ -17,7 +17,7 @@ export async function initCommand(options: {
   const timeZone = checkTimeZone(options.timeZone ?? machineTimeZone());
   const { store, keyFile, settings, backupKeyFile } = initStore(options.data, options.keyDir, timeZone);
   await store.close();
-  const kit = writeKitFile(
+  const kit = await writeKitFile(
     options.kitOut ?? defaultKitPath(options.keyDir, settings.storeId),
     settings.storeId,
     loadBackupKey(options.keyDir, settings.storeId).key,

@@ -59,6 +59,8 @@ test('init writes the recovery kit where asked, and kit writes it again', () => 
   assert.equal(statSync(kit).mode & 0o777, 0o600);
   const first = readFileSync(kit, 'utf8');
   assert.match(first, /backup-key: [0-9a-f]{4} /);
+  assert.match(first, /<svg [^>]*viewBox/, 'the QR code is inline SVG');
+  assert.doesNotMatch(first, /<script|src=|href=/, 'self-contained, no script');
   const again = join(folder.path, 'kit-again.html');
   const printed = chartvault('kit', '--data', data, '--key-dir', keys, '--out', again);
   assert.equal(printed.status, 0, printed.stderr);
