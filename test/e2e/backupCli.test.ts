@@ -213,3 +213,60 @@ test('verify names a damaged object; a wrong kit and a second concurrent run get
   assert.match(verify.stderr, new RegExp(`${pack!.split('/').pop()}: does not authenticate`));
   assert.match(verify.stderr, /verification failed: 1 problem/);
 });
+
+test('kill -9 during a snapshot leaves no listed half snapshot, and the next run completes and verifies', async () => {
+  const data = join(folder.path, 'k-data');
+  const keys = join(folder.path, 'k-keys');
+  const kit = join(folder.path, 'k-kit.html');
+  assert.equal(chartvault('init', '--data', data, '--key-dir', keys, '--yes', '--kit-out', kit).status, 0);
+  const opened = openStore(data, keys);
+  // Enough versions for several packs (20,000 versions at most each).
+  for (let batch = 0; batch < 5; batch++)
+    await opened.store.writeBatch(
+      Array.from({ length: 10000 }, (_, i) => ({
+        kind: 'put' as const,
+        resource: { resourceType: 'Basic', id: `b${batch}-${i}`, code: { text: `item ${i}` } },
+      })),
+    );
+  await opened.store.close();
+
+  let killed = false;
+  const target = join(folder.path, 'k-target');
+  for (let attempt = 0; attempt < 3 && !killed; attempt++) {
+    rmSync(target, { recursive: true, force: true });
+    const run = spawn('node', [CLI, 'backup', 'run', '--data', data, '--key-dir', keys, '--to', target], {
+      stdio: 'ignore',
+    });
+    children.push(run);
+    const exited = new Promise((resolve) => run.on('exit', resolve));
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done) {
+      const packs = existsSync(join(target, 'packs'))
+        ? readdirSync(join(target, 'packs'), { recursive: true, encoding: 'utf8' }).filter((p) =>
+            /[0-9a-f]{64}$/.test(p),
+          )
+        : [];
+      if (packs.length > 0) {
+        run.kill('SIGKILL');
+        killed =
+          !existsSync(join(target, 'snapshots')) || readdirSync(join(target, 'snapshots')).length === 0;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await exited;
+  }
+  assert.ok(killed, 'a run was killed after writing a pack and before its manifest');
+  rmSync(join(data, 'backup.lock'), { force: true }); // as a killed run leaves it (taken over anyway)
+
+  const half = chartvault('backup', 'verify', '--from', target, '--kit', kit);
+  assert.equal(half.status, 1);
+  assert.match(half.stderr, /holds no snapshot yet/);
+  const next = chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target);
+  assert.equal(next.status, 0, next.stderr);
+  assert.match(next.stdout, /50000 new versions/);
+  const verify = chartvault('backup', 'verify', '--from', target, '--kit', kit, '--read-data');
+  assert.equal(verify.status, 0, verify.stderr);
+  assert.doesNotMatch(verify.stdout, /unreferenced/, 'the killed run wrote the same packs, now used');
+});
