@@ -85,8 +85,10 @@ function appendTokens(elementType: string, value: unknown, out: IndexValue[]): v
     case 'Identifier':
       return appendIdentifier(value, out);
     case 'ContactPoint':
-      // The token is the number or address itself; ContactPoint.system (phone, email) is no URI.
-      if (isObject(value)) pushToken(out, undefined, value.value, undefined);
+      // The number or address is the code and ContactPoint.system (phone, email...) the token's system,
+      // as other servers index it: `telecom=email|a@b.org` and `telecom=a@b.org` both find it.
+      if (isObject(value))
+        pushToken(out, typeof value.system === 'string' ? value.system : undefined, value.value, undefined);
       return;
     case 'boolean':
       if (typeof value === 'boolean') out.push({ kind: 'token', code: String(value) });

@@ -91,7 +91,7 @@ export function parseSearch(
     }
     if (code === '_include' || code === '_revinclude') {
       if (modifier !== undefined && modifier !== 'iterate' && modifier !== 'recurse')
-        ignore(rawName, 'takes only the :iterate modifier');
+        throw badRequest(`${rawName}: ${code} takes only the :iterate modifier.`);
       else includes.push(parseInclude(rawName, rawValue, code === '_revinclude', modifier !== undefined));
       continue;
     }
@@ -128,19 +128,27 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
     const [, sourceType, code, ...rest] = name.split(':');
     const definition = sourceType && code ? getSearchParameter(sourceType, code) : undefined;
     if (!definition || definition.type !== 'reference' || rest.length === 0) {
-      return 'must read _has:Type:reference-parameter:parameter, with a reference parameter of that type';
+      throw badRequest(
+        `Search parameter ${name} must read _has:Type:reference-parameter:parameter, with a reference parameter of that type.`,
+      );
     }
     if (!types.some((t) => definition.targets.includes(t)))
-      return `cannot apply: ${sourceType}.${code} never points to ${types.join(', ')}`;
-    const inner = parseFilter([sourceType], rest.join(':'), value);
-    return typeof inner === 'string' ? inner : { kind: 'has', sourceType, code, criterion: inner };
+      throw badRequest(
+        `Search parameter ${name} cannot apply: ${sourceType}.${code} never points to ${types.join(', ')}.`,
+      );
+    return {
+      kind: 'has',
+      sourceType,
+      code,
+      criterion: nestedFilter([sourceType], rest.join(':'), value, name),
+    };
   }
   const dot = name.indexOf('.');
   if (dot > 0) {
     const [code, modifier] = splitOnce(name.slice(0, dot), ':');
     const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
     if (definitions.length === 0 || definitions.some((d) => d.type !== 'reference'))
-      return `cannot be chained: ${code} is not a reference parameter`;
+      throw badRequest(`Search parameter ${name} cannot be chained: ${code} is not a reference parameter.`);
     const rest = name.slice(dot + 1);
     const innerCode = splitOnce(rest.split('.')[0]!, ':')[0];
     const candidates = modifier ? [modifier] : [...new Set(definitions.flatMap((d) => d.targets))];
@@ -148,12 +156,17 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
       (t) => innerCode === '_id' || innerCode === '_lastUpdated' || getSearchParameter(t, innerCode),
     );
     if (targetTypes.length === 0)
-      return `cannot be chained: no type that ${code} points to has the parameter ${innerCode}`;
-    const inner = parseFilter(targetTypes, rest, value);
-    return typeof inner === 'string' ? inner : { kind: 'chain', code, targetTypes, criterion: inner };
+      throw badRequest(
+        `Search parameter ${name} cannot be chained: no type that ${code} points to has the parameter ${innerCode}.`,
+      );
+    return { kind: 'chain', code, targetTypes, criterion: nestedFilter(targetTypes, rest, value, name) };
   }
   const [code, modifier] = splitOnce(name, ':');
-  if (code === '_id') return { kind: 'id', ids: splitValues(value).map(unescape) };
+  if (code === '_id') {
+    if (modifier !== undefined && modifier !== 'not')
+      throw badRequest(`Search parameter ${name}: _id takes only the :not modifier.`);
+    return { kind: 'id', ids: splitValues(value).map(unescape), not: modifier === 'not' };
+  }
   if (code === '_list') {
     // `_list=42`: the resources List/42 holds, i.e. those that List/42's `item` refers to. Functional
     // lists (`$current-problems`) are not supported.
@@ -164,7 +177,7 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
     return { kind: 'has', sourceType: 'List', code: 'item', criterion: { kind: 'id', ids } };
   }
   if (code === '_text' || code === '_content') {
-    if (modifier !== undefined) return `does not support the modifier :${modifier}`;
+    if (modifier !== undefined) throw badRequest(`Search parameter ${name}: ${code} takes no modifier.`);
     const values = splitValues(value).map(unescape);
     if (values.some((v) => v.trim() === '')) throw badRequest(`Search parameter ${name} has an empty value.`);
     return { kind: 'text', scope: code === '_text' ? 'narrative' : 'content', values };
@@ -174,7 +187,7 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
   const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
   const paramType = definitions[0]?.type;
   if (paramType === 'special' && code === 'near' && definitions.length === types.length) {
-    if (modifier !== undefined) return `does not support the modifier :${modifier}`;
+    if (modifier !== undefined) throw badRequest(`Search parameter ${name}: near takes no modifier.`);
     return { kind: 'near', code, values: splitValues(value).map((v) => parseNear(name, v)) };
   }
   if (paramType === 'composite' && definitions.every((d) => d.type === 'composite')) {
@@ -184,10 +197,20 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
     return `is not known for ${types.length === 1 ? types[0] : 'these types'}`;
   }
   const targets = [...new Set(definitions.flatMap((d) => d.targets))];
-  return (
-    parseCriterion(name, code, modifier, paramType as IndexedParamType, value, targets) ??
-    `does not support the modifier :${modifier}`
-  );
+  const criterion = parseCriterion(name, code, modifier, paramType as IndexedParamType, value, targets);
+  if (!criterion)
+    throw badRequest(
+      `Search parameter ${name}: ${code} (a ${paramType} parameter) does not support the modifier :${modifier}.`,
+    );
+  return criterion;
+}
+
+/** A filter inside a chain or `_has`: there an unknown parameter is a malformed request, never ignored. */
+function nestedFilter(types: string[], name: string, value: string, whole: string): Criterion {
+  const inner = parseFilter(types, name, value);
+  if (typeof inner === 'string')
+    throw badRequest(`Search parameter ${whole}: ${name.split(/[.:]/)[0]} ${inner}.`);
+  return inner;
 }
 
 /** `Type:param[:TargetType]`, or `*` for every reference parameter. */

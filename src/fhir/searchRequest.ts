@@ -32,7 +32,7 @@ export interface NumberValue {
 
 /** Criteria are ANDed; the values inside one criterion are ORed. */
 export type Criterion =
-  | { kind: 'id'; ids: string[] }
+  | { kind: 'id'; ids: string[]; not?: boolean }
   | { kind: 'lastUpdated'; values: DateValue[] }
   | { kind: 'string'; code: string; modifier?: 'exact' | 'contains'; values: string[] }
   /**

@@ -15,12 +15,13 @@
  * holds its range in canonical units (`canon_*`, see ucum.ts; NULL for other units), so that a search
  * in `g` finds values written in `mg`.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Run whenever the database is older than SCHEMA_VERSION (new ones included). Schemas 1 and 2 had index
- * tables of other layouts: they are dropped, created anew, and `index_rebuild` asks the store to
- * index every current resource again (ResourceTables does, at open). The index is derived data, so
+ * tables of other layouts, and schema 3 indexed ContactPoint tokens without their system: the tables
+ * are dropped, created anew, and `index_rebuild` asks the store to index every current resource
+ * again (ResourceTables does, at open). The index is derived data, so
  * nothing is lost; resources and their history are untouched.
  */
 export const SCHEMA_SQL = `

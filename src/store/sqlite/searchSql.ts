@@ -99,7 +99,7 @@ export class SearchSqlBuilder {
     switch (c.kind) {
       case 'id':
         params.push(...c.ids);
-        return `${r}.id IN (${c.ids.map(() => '?').join(', ')})`;
+        return `${r}.id ${c.not ? 'NOT IN' : 'IN'} (${c.ids.map(() => '?').join(', ')})`;
       case 'lastUpdated':
         return anyOf(c.values.map((v) => dateMatch(`${r}.last_updated`, `${r}.last_updated`, v, params)));
       case 'chain': {

@@ -1,0 +1,91 @@
+/**
+ * What is ignored and what is refused: an unknown parameter is ignored (and reported) under lenient
+ * handling, but a known parameter with a wrong modifier, or a malformed chain or `_has`, is a 400
+ * whatever the handling. Also `_id:not` and ContactPoint tokens with their system.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createTempStore, type TempStore } from '../../test/testStore.ts';
+import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+
+let temp: TempStore;
+let server: TestServer;
+
+before(async () => {
+  temp = createTempStore();
+  server = await startServer(temp.store);
+  const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
+  await put({
+    resourceType: 'Patient',
+    id: 'mail',
+    name: [{ family: 'Handler' }],
+    telecom: [{ system: 'email', value: 'ada@example.org' }],
+  });
+  await put({
+    resourceType: 'Patient',
+    id: 'phone',
+    name: [{ family: 'Handler' }],
+    telecom: [{ system: 'phone', value: '555-0101' }],
+  });
+  await put({
+    resourceType: 'Observation',
+    id: 'obs',
+    status: 'final',
+    code: { text: 'x' },
+    subject: { reference: 'Patient/mail' },
+  });
+});
+after(async () => {
+  await server.close();
+  await temp.cleanup();
+});
+
+const ids = (bundle: any) =>
+  (bundle.entry ?? [])
+    .filter((e: any) => e.search?.mode === 'match')
+    .map((e: any) => e.resource.id)
+    .sort();
+
+test('an unknown parameter is ignored and reported under the default (lenient) handling', async () => {
+  const res = await fhirFetch(`${server.base}/Patient?family=handler&nonsense=1`);
+  assert.equal(res.status, 200);
+  const body = res.body;
+  assert.deepEqual(ids(body), ['mail', 'phone']);
+  const outcome = body.entry.find((e: any) => e.search?.mode === 'outcome');
+  assert.match(JSON.stringify(outcome.resource), /nonsense/);
+});
+
+test('a wrong modifier, a malformed chain or _has is a 400 naming it, even when lenient', async () => {
+  for (const [query, named] of [
+    ['Patient?family:foo=bar', /family:foo.*does not support the modifier :foo/],
+    ['Patient?gender:contains=male', /gender:contains/],
+    ['Observation?subject:Patient.bogus=1', /subject:Patient\.bogus/],
+    ['Patient?_has:Observation:patient=1', /_has:Observation:patient.*must read _has:Type/],
+    ['Patient?_id:exact=mail', /_id takes only the :not modifier/],
+    ['Patient?_include:bogus=Patient:organization', /_include:bogus/],
+  ] as const) {
+    const res = await fhirFetch(`${server.base}/${query}`, { headers: { prefer: 'handling=lenient' } });
+    assert.equal(res.status, 400, query);
+    const outcome = res.body;
+    assert.equal(outcome.resourceType, 'OperationOutcome');
+    assert.match(outcome.issue[0].diagnostics, named, query);
+  }
+});
+
+test('_id:not leaves those ids out', async () => {
+  const res = await fhirFetch(`${server.base}/Patient?_id:not=mail`);
+  assert.deepEqual(ids(res.body), ['phone']);
+});
+
+test('telecom tokens carry ContactPoint.system: email|address, phone|, or the value alone', async () => {
+  for (const [value, expected] of [
+    ['email|ada@example.org', ['mail']],
+    ['phone|ada@example.org', []],
+    ['phone|', ['phone']],
+    ['ada@example.org', ['mail']],
+    ['|555-0101', []],
+  ] as const) {
+    const res = await fhirFetch(`${server.base}/Patient?telecom=${encodeURIComponent(value)}`);
+    assert.deepEqual(ids(res.body), expected, value);
+  }
+});
