@@ -24,6 +24,22 @@ import {
 
 const NAME = 'Quillfeatherstonehaugh';
 
+class CountingTarget extends DirectoryTarget {
+  calls = { get: 0, list: 0, put: 0 };
+  override get(path: string) {
+    this.calls.get++;
+    return super.get(path);
+  }
+  override list(folder: string) {
+    this.calls.list++;
+    return super.list(folder);
+  }
+  override putIfAbsent(path: string, bytes: Buffer) {
+    this.calls.put++;
+    return super.putIfAbsent(path, bytes);
+  }
+}
+
 function kitOf(temp: TempStore): RecoveryKit {
   const storeId = JSON.parse(readSettingsText(temp.dataDir)).storeId as string;
   return { storeId, backupKey: loadBackupKey(temp.keyDir, storeId).key };
@@ -201,6 +217,20 @@ test('snapshots are increments: an unchanged store writes nothing, a few changes
     assert.equal(small.objectsWritten, 2, 'one pack and one manifest');
     assert.ok(small.bytesWritten < 4096, `${small.bytesWritten} bytes for 5 versions`);
     assert.ok(small.bytesWritten * 50 < full.bytesWritten, `${small.bytesWritten} vs ${full.bytesWritten}`);
+    // With the name of the last snapshot (the CLI keeps it in the data directory), an unchanged
+    // store costs two small reads: the config and that manifest; no listing.
+    const counting = new CountingTarget(target);
+    const kit = kitOf(temp);
+    const quiet = await takeSnapshot({
+      store: temp.store,
+      storeId: kit.storeId,
+      settings: readSettingsText(temp.dataDir),
+      keys: deriveBackupKeys(kit.backupKey),
+      target: counting,
+      lastKnown: small.name,
+    });
+    assert.equal(quiet.unchanged, true);
+    assert.deepEqual(counting.calls, { get: 2, list: 0, put: 0 });
     const report = await verifyTarget(new DirectoryTarget(target), kitOf(temp), true);
     assert.deepEqual(report.problems, []);
     assert.equal(report.snapshots.length, 2);

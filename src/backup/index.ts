@@ -2,6 +2,7 @@
 export { BackupError } from './backupError.ts';
 export { deriveBackupKeys, type BackupKeys } from './backupKeys.ts';
 export { acquireBackupLock } from './backupLock.ts';
+export { lastSnapshotIn, rememberSnapshot } from './backupState.ts';
 export { DirectoryTarget } from './directoryTarget.ts';
 export { parseKit, renderKit, kitLines, type RecoveryKit } from './kitFile.ts';
 export { FORMAT_VERSION } from './repositoryFormat.ts';

@@ -24,13 +24,13 @@ export async function openOrCreateRepository(
   keys: BackupKeys,
   storeId: string,
 ): Promise<RepositoryConfig> {
-  if (!(await target.get(CONFIG_PATH))) {
-    const listed = [...(await target.list('packs/')), ...(await target.list('snapshots/'))];
-    if (listed.length > 0)
-      throw new BackupError(
-        `${target.description} holds backup objects but no config; it is damaged or not ours.`,
-      );
-    await target.putIfAbsent(CONFIG_PATH, makeConfig(keys, storeId, new Date().toISOString()));
-  }
+  const existing = await target.get(CONFIG_PATH);
+  if (existing) return checkConfig(existing, keys, storeId, target.description);
+  const listed = [...(await target.list('packs/')), ...(await target.list('snapshots/'))];
+  if (listed.length > 0)
+    throw new BackupError(
+      `${target.description} holds backup objects but no config; it is damaged or not ours.`,
+    );
+  await target.putIfAbsent(CONFIG_PATH, makeConfig(keys, storeId, new Date().toISOString()));
   return openRepository(target, keys, storeId);
 }

@@ -52,6 +52,33 @@ export interface ListedSnapshot {
   manifest: SnapshotManifest;
 }
 
+/** One manifest by name, or undefined when it is not in the target (or does not open). */
+export async function loadSnapshot(
+  target: BackupTarget,
+  keys: BackupKeys,
+  name: string,
+): Promise<ListedSnapshot | undefined> {
+  const path = objectPath('snapshot', name);
+  const bytes = await target.get(path);
+  if (!bytes) return undefined;
+  try {
+    return { name, manifest: readManifest(keys, path, name, bytes) };
+  } catch (error) {
+    if (error instanceof CorruptObject) return undefined;
+    throw error;
+  }
+}
+
+function readManifest(keys: BackupKeys, path: string, name: string, bytes: Buffer): SnapshotManifest {
+  const manifest = JSON.parse(openObject(keys, 'snapshot', path, name, bytes).toString()) as SnapshotManifest;
+  if (manifest.format !== 'chartvault-snapshot') throw new CorruptObject(path, 'not a snapshot manifest');
+  if (manifest.version > 1)
+    throw new BackupError(
+      `${path} is a snapshot of a newer format (version ${manifest.version}): upgrade ChartVault.`,
+    );
+  return manifest;
+}
+
 /** Reads every manifest; unreadable ones are returned apart, so that verify can name them. */
 export async function loadSnapshots(
   target: BackupTarget,
@@ -63,15 +90,7 @@ export async function loadSnapshots(
     const name = nameOfPath('snapshot', path);
     if (!name) continue;
     try {
-      const bytes = (await target.get(path))!;
-      const manifest = JSON.parse(
-        openObject(keys, 'snapshot', path, name, bytes).toString(),
-      ) as SnapshotManifest;
-      if (manifest.format !== 'chartvault-snapshot') throw new CorruptObject(path, 'not a snapshot manifest');
-      if (manifest.version > 1)
-        throw new BackupError(
-          `${path} is a snapshot of a newer format (version ${manifest.version}): upgrade ChartVault.`,
-        );
+      const manifest = readManifest(keys, path, name, (await target.get(path))!);
       snapshots.push({ name, manifest });
     } catch (error) {
       if (error instanceof CorruptObject) broken.push(error);

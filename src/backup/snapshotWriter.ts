@@ -10,7 +10,14 @@ import type { BackupKeys } from './backupKeys.ts';
 import { PackBuilder, sha256 } from './packWriter.ts';
 import { openOrCreateRepository } from './repository.ts';
 import { objectPath, sealObject } from './repositoryFormat.ts';
-import { loadSnapshots, newest, short, type PackEntry, type SnapshotManifest } from './snapshotManifest.ts';
+import {
+  loadSnapshot,
+  loadSnapshots,
+  newest,
+  short,
+  type PackEntry,
+  type SnapshotManifest,
+} from './snapshotManifest.ts';
 import type { BackupTarget } from './target.ts';
 
 export interface SnapshotInput {
@@ -20,6 +27,8 @@ export interface SnapshotInput {
   settings: string;
   keys: BackupKeys;
   target: BackupTarget;
+  /** The newest snapshot this store wrote to the target, when known (backupState.ts): read alone. */
+  lastKnown?: string;
 }
 
 export interface SnapshotResult {
@@ -39,8 +48,9 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
   const started = performance.now();
   const { store, storeId, keys, target } = input;
   await openOrCreateRepository(target, keys, storeId);
-  const { snapshots } = await loadSnapshots(target, keys);
-  const parent = newest(snapshots);
+  const parent =
+    (input.lastKnown && (await loadSnapshot(target, keys, input.lastKnown))) ||
+    newest((await loadSnapshots(target, keys)).snapshots);
   const mark = store.versionMark();
   const afterVid = parent?.manifest.throughVid ?? 0;
   if (mark.vid < afterVid)

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   acquireBackupLock,
+  lastSnapshotIn,
+  rememberSnapshot,
   BackupError,
   deriveBackupKeys,
   DirectoryTarget,
@@ -54,7 +56,16 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
       const { store, settings: parsed } = openStore(options.data, options.keyDir);
       try {
         const keys = deriveBackupKeys(loadBackupKey(options.keyDir, parsed.storeId).key);
-        const result = await takeSnapshot({ store, storeId: parsed.storeId, settings, keys, target });
+        const lastKnown = lastSnapshotIn(options.data, target.description);
+        const result = await takeSnapshot({
+          store,
+          storeId: parsed.storeId,
+          settings,
+          keys,
+          target,
+          lastKnown,
+        });
+        rememberSnapshot(options.data, target.description, result.name);
         if (result.unchanged) {
           console.log(
             `No change since snapshot ${shortId(result.name)}; nothing written to ${target.description}.`,

@@ -1,0 +1,39 @@
+/**
+ * What this store last wrote to each target (`backup-state.json` in the data directory: target paths
+ * and snapshot names, no patient data). With it a run reads one manifest instead of every manifest in
+ * the target, so a minute with no change costs two small reads. It is only a hint: when the named
+ * snapshot is not in the target (another disk of a rotation, a target emptied), the run lists the
+ * target as if there were no state.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const STATE_FILE = 'backup-state.json';
+
+interface BackupState {
+  targets: Record<string, string>;
+}
+
+function read(dataDir: string): BackupState {
+  try {
+    const state = JSON.parse(readFileSync(join(resolve(dataDir), STATE_FILE), 'utf8')) as BackupState;
+    return typeof state.targets === 'object' && state.targets ? state : { targets: {} };
+  } catch {
+    return { targets: {} };
+  }
+}
+
+export function lastSnapshotIn(dataDir: string, target: string): string | undefined {
+  const name = read(dataDir).targets[target];
+  return typeof name === 'string' && /^[0-9a-f]{64}$/.test(name) ? name : undefined;
+}
+
+export function rememberSnapshot(dataDir: string, target: string, name: string): void {
+  const state = read(dataDir);
+  state.targets[target] = name;
+  const file = join(resolve(dataDir), STATE_FILE);
+  const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temporary, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  renameSync(temporary, file);
+}
