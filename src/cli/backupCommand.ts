@@ -45,7 +45,8 @@ export function readKitFile(file: string): RecoveryKit {
   return parseKit(text, resolve(file));
 }
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+const mb = (bytes: number) =>
+  bytes < 1024 * 1024 ? `${bytes} bytes` : `${(bytes / 1024 / 1024).toFixed(2)} MB`;
 
 export async function backupRunCommand(options: { data: string; keyDir: string; to: string }): Promise<void> {
   await asCliError(async () => {
