@@ -3,7 +3,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generateDemoPractice } from '../demo/index.ts';
 import { initStore, isDataDirectory, machineTimeZone, openStore, type BatchWrite } from '../store/index.ts';
-import { keyFilePath } from '../store/keyStore.ts';
+import { backupKeyFilePath, keyFilePath } from '../store/keyStore.ts';
 import { readSettings } from '../store/dataDirectory.ts';
 import { checkListenOptions, serveStore } from './serveCommand.ts';
 import { checkTimeZone } from './timeZone.ts';
@@ -30,9 +30,9 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   if (options.reset && isDataDirectory(options.data)) {
     const { storeId } = readSettings(options.data);
     rmSync(options.data, { recursive: true, force: true });
-    const keyFile = keyFilePath(options.keyDir, storeId);
-    if (existsSync(keyFile)) rmSync(keyFile);
-    console.log(`Removed the demo store in ${resolve(options.data)} and its key.`);
+    for (const keyFile of [keyFilePath(options.keyDir, storeId), backupKeyFilePath(options.keyDir, storeId)])
+      if (existsSync(keyFile)) rmSync(keyFile);
+    console.log(`Removed the demo store in ${resolve(options.data)} and its keys.`);
   }
   const opened = isDataDirectory(options.data)
     ? openStore(options.data, options.keyDir)
