@@ -2,7 +2,15 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generateDemoPractice } from '../demo/index.ts';
-import { initStore, isDataDirectory, machineTimeZone, openStore, type BatchWrite } from '../store/index.ts';
+import {
+  initStore,
+  isDataDirectory,
+  loadBackupKey,
+  machineTimeZone,
+  openStore,
+  type BatchWrite,
+} from '../store/index.ts';
+import { defaultKitPath, writeKitFile } from './kitCommand.ts';
 import { backupKeyFilePath, keyFilePath } from '../store/keyStore.ts';
 import { readSettings } from '../store/dataDirectory.ts';
 import { checkListenOptions, serveStore } from './serveCommand.ts';
@@ -30,13 +38,25 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   if (options.reset && isDataDirectory(options.data)) {
     const { storeId } = readSettings(options.data);
     rmSync(options.data, { recursive: true, force: true });
-    for (const keyFile of [keyFilePath(options.keyDir, storeId), backupKeyFilePath(options.keyDir, storeId)])
+    const keyFiles = [keyFilePath(options.keyDir, storeId), backupKeyFilePath(options.keyDir, storeId)];
+    for (const keyFile of [...keyFiles, defaultKitPath(options.keyDir, storeId)])
       if (existsSync(keyFile)) rmSync(keyFile);
     console.log(`Removed the demo store in ${resolve(options.data)} and its keys.`);
   }
-  const opened = isDataDirectory(options.data)
-    ? openStore(options.data, options.keyDir)
-    : initStore(options.data, options.keyDir, checkTimeZone(options.timeZone ?? machineTimeZone()));
+  const isNew = !isDataDirectory(options.data);
+  const opened = isNew
+    ? initStore(options.data, options.keyDir, checkTimeZone(options.timeZone ?? machineTimeZone()))
+    : openStore(options.data, options.keyDir);
+  if (isNew) {
+    // Like init: a new store comes with its recovery kit, in the documented place.
+    const { storeId } = opened.settings;
+    const kit = await writeKitFile(
+      defaultKitPath(options.keyDir, storeId),
+      storeId,
+      loadBackupKey(options.keyDir, storeId).key,
+    );
+    console.log(`The recovery kit (backup key and restore steps) is in ${kit}.`);
+  }
   const { store, settings } = opened;
   const timeZone = checkTimeZone(options.timeZone ?? settings.timeZone);
   const started = performance.now();

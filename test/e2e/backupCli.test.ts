@@ -87,6 +87,10 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
   const kit = join(folder.path, 'kit.html');
   const demo = chartvault('demo', '--data', data, '--key-dir', keys, '--no-serve', '--patients', '15');
   assert.equal(demo.status, 0, demo.stderr);
+  assert.match(
+    demo.stdout,
+    /recovery kit \(backup key and restore steps\) is in .*keys\/[0-9a-f-]{36}\.recovery-kit\.html/,
+  );
   const patient = join(folder.path, 'patient.json');
   const write = (birthDate: string) => {
     writeFileSync(
