@@ -7,7 +7,13 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createBackupKey, createRestoredStore, type RawVersion } from '../store/index.ts';
+import {
+  backupKeyFilePath,
+  createBackupKey,
+  createRestoredStore,
+  loadBackupKey,
+  type RawVersion,
+} from '../store/index.ts';
 import { BackupError } from './backupError.ts';
 import { deriveBackupKeys } from './backupKeys.ts';
 import type { RecoveryKit } from './kitFile.ts';
@@ -70,7 +76,14 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
     made.push(opened.keyFile);
     if (opened.settings.storeId !== kit.storeId)
       throw new BackupError('The snapshot settings name another store.');
-    made.push(createBackupKey(input.keyDir, kit.storeId, kit.backupKey).file);
+    // The backup key goes beside the new data key (backups go on into the same targets); one already
+    // there is kept when it is the kit's.
+    if (!existsSync(backupKeyFilePath(input.keyDir, kit.storeId)))
+      made.push(createBackupKey(input.keyDir, kit.storeId, kit.backupKey).file);
+    else if (!loadBackupKey(input.keyDir, kit.storeId).key.equals(kit.backupKey))
+      throw new BackupError(
+        `${input.keyDir} already holds another backup key for this store; use a new key folder.`,
+      );
     const store = opened.store;
     let versions = 0;
     await store.replayVersions(async (append) => {

@@ -19,12 +19,27 @@ import {
 import { loadBackupKey, openStore, readSettingsText } from '../store/index.ts';
 import { CliError } from './main.ts';
 
-/** Backup failures become one-line CLI errors. */
+const FILE_ERRORS = new Map([
+  ['ENOSPC', 'the target is full'],
+  ['EDQUOT', 'the target is over its quota'],
+  ['EACCES', 'no permission'],
+  ['EPERM', 'no permission'],
+  ['EROFS', 'the target is read-only'],
+  ['ENOTDIR', 'a path component is not a folder'],
+  ['EIO', 'input/output error: check the disk'],
+]);
+
+/** Backup failures, and file errors of a target, become one-line CLI errors. */
 export async function asCliError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (error instanceof BackupError || error instanceof TargetConflict) throw new CliError(error.message);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code && FILE_ERRORS.has(code))
+      throw new CliError(
+        `${(error as Error).message} (${FILE_ERRORS.get(code)}). No snapshot is listed until its manifest is written, so nothing half-written counts as a backup.`,
+      );
     throw error;
   }
 }
@@ -51,9 +66,9 @@ const mb = (bytes: number) =>
 export async function backupRunCommand(options: { data: string; keyDir: string; to: string }): Promise<void> {
   await asCliError(async () => {
     const target = openTarget(options.to);
+    const settings = readSettingsText(options.data);
     const release = acquireBackupLock(options.data);
     try {
-      const settings = readSettingsText(options.data);
       const { store, settings: parsed } = openStore(options.data, options.keyDir);
       try {
         const keys = deriveBackupKeys(loadBackupKey(options.keyDir, parsed.storeId).key);
