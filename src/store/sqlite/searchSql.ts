@@ -347,8 +347,9 @@ function dateMatch(start: string, end: string, v: DateValue, params: unknown[]):
   const bind = (...values: number[]) => params.push(...values);
   switch (v.prefix) {
     case 'eq':
-      bind(v.start, v.end);
-      return `${start} >= ? AND ${end} <= ?`;
+      // `start <= searched end` follows from the rest; stated, it bounds the index range on both sides.
+      bind(v.start, v.end, v.end);
+      return `${start} >= ? AND ${start} <= ? AND ${end} <= ?`;
     case 'ne':
       bind(v.start, v.end);
       return `NOT (${start} >= ? AND ${end} <= ?)`;
