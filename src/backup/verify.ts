@@ -42,6 +42,15 @@ export async function verifyTarget(
   for (const s of snapshots) {
     try {
       const chain = chainTo(snapshots, s);
+      // The content hash chain follows from the manifests alone: each one's hash covers its parent's
+      // and its packs' digests (backup-format.md section 7).
+      const parentHash =
+        chain.length > 1 ? Buffer.from(chain.at(-2)!.manifest.contentHash, 'hex') : Buffer.alloc(32);
+      const digests = s.manifest.packs.map((p) => Buffer.from(p.sha256, 'hex'));
+      if (sha256(Buffer.concat([parentHash, ...digests])) !== s.manifest.contentHash)
+        throw new Error(
+          `snapshot ${short(s.name)}: its content hash does not follow from its parent and packs`,
+        );
       chains.set(
         s.name,
         chain.map((c) => c.name),
