@@ -152,6 +152,23 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
   assert.equal(current.meta.versionId, '2');
   const found = (await (await fetch(`${base}/Patient?family=${FAMILY}`)).json()) as any;
   assert.equal(found.entry.length, 1);
+
+  // The restored store carries on in the same target, while it serves: same history, same chain.
+  const same = chartvault('backup', 'run', '--data', restored, '--key-dir', newKeys, '--to', target);
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(same.stdout, /No change since snapshot/);
+  const thirdVersion = {
+    resourceType: 'Patient',
+    id: 'backup-test-1',
+    name: [{ family: FAMILY }],
+    birthDate: '1950-03-06',
+  };
+  writeFileSync(patient, JSON.stringify(thirdVersion));
+  const third = chartvault('import', '--data', restored, '--key-dir', newKeys, '--no-progress', patient);
+  assert.equal(third.status, 0, third.stderr);
+  const next = chartvault('backup', 'run', '--data', restored, '--key-dir', newKeys, '--to', target);
+  assert.equal(next.status, 0, next.stderr);
+  assert.match(next.stdout, /\(#2\) .* 1 new versions/);
 });
 
 test('verify names a damaged object; a wrong kit and a second concurrent run get clear errors', () => {
