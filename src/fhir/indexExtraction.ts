@@ -36,8 +36,20 @@ const plans: Record<ExtractionEngine, Map<string, CompiledParam[]>> = {
 
 /** The index entries of `resource`, one per search parameter that has at least one value. */
 export function extractIndexEntries(resource: Resource, engine: ExtractionEngine = 'fast'): IndexEntry[] {
+  return extractEntries(resource, plan(resource.resourceType, engine));
+}
+
+/** The index entries of only the named parameters (what `_include` needs: one reference, not all). */
+export function extractParameterEntries(resource: Resource, codes: ReadonlySet<string>): IndexEntry[] {
+  return extractEntries(
+    resource,
+    plan(resource.resourceType, 'fast').filter((p) => codes.has(p.code)),
+  );
+}
+
+function extractEntries(resource: Resource, params: CompiledParam[]): IndexEntry[] {
   const entries: IndexEntry[] = [];
-  for (const param of plan(resource.resourceType, engine)) {
+  for (const param of params) {
     const values = paramValues(param, resource);
     if (values.length > 0) entries.push({ param: param.code, values });
   }

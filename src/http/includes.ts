@@ -3,7 +3,7 @@
  * that refer to it, fetched with a few indexed lookups per round and returned with search mode
  * `include`.
  */
-import { extractIndexEntries } from '../fhir/indexExtraction.ts';
+import { extractParameterEntries } from '../fhir/indexExtraction.ts';
 import { searchParametersFor } from '../fhir/searchParameters.ts';
 import type { IncludeSpec, SearchRequest } from '../fhir/searchRequest.ts';
 import type { Resource } from '../fhir/types.ts';
@@ -50,8 +50,7 @@ async function referred(ops: StoreOperations, resources: Resource[], spec: Inclu
   for (const resource of resources) {
     if (spec.sourceType !== '*' && resource.resourceType !== spec.sourceType) continue;
     const codes = spec.code === '*' ? referenceCodes(resource.resourceType) : new Set([spec.code]);
-    for (const entry of extractIndexEntries(resource)) {
-      if (!codes.has(entry.param)) continue;
+    for (const entry of extractParameterEntries(resource, codes)) {
       for (const value of entry.values) {
         if (
           value.kind !== 'reference' ||
