@@ -1,6 +1,8 @@
 /** Real HTTP servers on 127.0.0.1 over real stores, for tests. */
+import { after, before } from 'node:test';
 import { buildServer } from '../src/http/server.ts';
 import type { SqliteStore } from '../src/store/index.ts';
+import { createTempStore, type TempStore } from './testStore.ts';
 
 export interface TestServer {
   /** e.g. http://127.0.0.1:43123/fhir */
@@ -31,4 +33,40 @@ export async function fhirFetch(
   const response = await fetch(url, { method: init.method ?? 'GET', headers, body });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A test file's server: a temporary store served on 127.0.0.1, started before its tests and removed after. */
+export interface ServedStore {
+  readonly base: string;
+  readonly store: SqliteStore;
+}
+
+/**
+ * Registers `before` and `after` hooks that start a server over a new temporary store, run `setup`
+ * (to add the file's fixtures), and in the end remove both.
+ */
+export function useTestServer(
+  setup: (served: ServedStore) => Promise<void> = async () => undefined,
+  options: { timeZone?: string; maxBodyBytes?: number } = {},
+): ServedStore {
+  let temp: TempStore | undefined;
+  let server: TestServer | undefined;
+  before(async () => {
+    temp = createTempStore(options.timeZone);
+    server = await startServer(temp.store, { maxBodyBytes: options.maxBodyBytes });
+    await setup(served);
+  });
+  after(async () => {
+    await server?.close();
+    await temp?.cleanup();
+  });
+  const served: ServedStore = {
+    get base() {
+      return server!.base;
+    },
+    get store() {
+      return temp!.store;
+    },
+  };
+  return served;
 }

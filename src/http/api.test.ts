@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { createTempStore, type TempStore } from '../../test/testStore.ts';
-import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+import { describe, test } from 'node:test';
+import { fhirFetch, useTestServer } from '../../test/testServer.ts';
 
-let temp: TempStore;
-let server: TestServer;
-
-before(async () => {
-  temp = createTempStore();
-  server = await startServer(temp.store);
-});
-after(async () => {
-  await server.close();
-  await temp.cleanup();
-});
+const server = useTestServer();
 
 const patient = (family: string, extra: Record<string, unknown> = {}) => ({
   resourceType: 'Patient',

@@ -3,21 +3,10 @@
  * server keeps serving afterwards.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createTempStore, type TempStore } from '../../test/testStore.ts';
-import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+import { test } from 'node:test';
+import { fhirFetch, useTestServer } from '../../test/testServer.ts';
 
-let temp: TempStore;
-let server: TestServer;
-
-before(async () => {
-  temp = createTempStore();
-  server = await startServer(temp.store);
-});
-after(async () => {
-  await server.close();
-  await temp.cleanup();
-});
+const server = useTestServer();
 
 async function expectOutcome(
   path: string,

@@ -1,15 +1,9 @@
 /** Chained parameters (several levels) and reverse chaining with _has (nested), over real HTTP. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createTempStore, type TempStore } from '../../test/testStore.ts';
-import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+import { test } from 'node:test';
+import { fhirFetch, useTestServer } from '../../test/testServer.ts';
 
-let temp: TempStore;
-let server: TestServer;
-
-before(async () => {
-  temp = createTempStore();
-  server = await startServer(temp.store);
+const server = useTestServer(async (server) => {
   const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
   await put({ resourceType: 'Organization', id: 'north', name: 'North Clinic' });
   await put({ resourceType: 'Organization', id: 'south', name: 'South Clinic' });
@@ -45,10 +39,6 @@ before(async () => {
     subject: { reference: 'Patient/bob' },
     result: [{ reference: 'Observation/o3' }],
   });
-});
-after(async () => {
-  await server.close();
-  await temp.cleanup();
 });
 
 const ids = async (path: string, init?: Parameters<typeof fhirFetch>[1]) => {

@@ -3,21 +3,15 @@
  * :of-type, :above / :below on tokens, over real HTTP.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createTempStore, type TempStore } from '../../test/testStore.ts';
-import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
-
-let temp: TempStore;
-let server: TestServer;
+import { test } from 'node:test';
+import { fhirFetch, useTestServer } from '../../test/testServer.ts';
 
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
 const coded = (code: string, system = LOINC) => ({ coding: [{ system, code }] });
 const mmHg = (value: number) => ({ value, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' });
 
-before(async () => {
-  temp = createTempStore();
-  server = await startServer(temp.store);
+const server = useTestServer(async (server) => {
   const put = async (r: any) => {
     const res = await fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
     assert.ok(res.status < 300, JSON.stringify(res.body));
@@ -147,10 +141,6 @@ before(async () => {
     status: 'current',
     content: [{ attachment: { contentType: 'text/plain' } }],
   });
-});
-after(async () => {
-  await server.close();
-  await temp.cleanup();
 });
 
 const ids = async (path: string) => {

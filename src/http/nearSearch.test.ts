@@ -1,15 +1,9 @@
 /** Location `near` over real HTTP: distance along the earth's surface, units, the date line, errors. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createTempStore, type TempStore } from '../../test/testStore.ts';
-import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+import { test } from 'node:test';
+import { fhirFetch, useTestServer } from '../../test/testServer.ts';
 
-let temp: TempStore;
-let server: TestServer;
-
-before(async () => {
-  temp = createTempStore();
-  server = await startServer(temp.store);
+const server = useTestServer(async (server) => {
   const places: [string, number, number][] = [
     ['ann-arbor', 42.2808, -83.743],
     ['detroit', 42.3314, -83.0458], // about 57 km east of Ann Arbor
@@ -28,10 +22,6 @@ before(async () => {
     method: 'PUT',
     body: { resourceType: 'Location', id: 'nowhere', name: 'no position' },
   });
-});
-after(async () => {
-  await server.close();
-  await temp.cleanup();
 });
 
 const ids = async (near: string) => {

@@ -1,20 +1,9 @@
 /** Search paging over real HTTP: next links that neither skip nor repeat a match while data changes. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createTempStore, type TempStore } from '../../test/testStore.ts';
-import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+import { test } from 'node:test';
+import { fhirFetch, useTestServer } from '../../test/testServer.ts';
 
-let temp: TempStore;
-let server: TestServer;
-
-before(async () => {
-  temp = createTempStore();
-  server = await startServer(temp.store);
-});
-after(async () => {
-  await server.close();
-  await temp.cleanup();
-});
+const server = useTestServer();
 
 const put = async (r: any) => {
   const res = await fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });

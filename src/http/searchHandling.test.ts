@@ -4,16 +4,10 @@
  * whatever the handling. Also `_id:not` and ContactPoint tokens with their system.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createTempStore, type TempStore } from '../../test/testStore.ts';
-import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+import { test } from 'node:test';
+import { fhirFetch, useTestServer } from '../../test/testServer.ts';
 
-let temp: TempStore;
-let server: TestServer;
-
-before(async () => {
-  temp = createTempStore();
-  server = await startServer(temp.store);
+const server = useTestServer(async (server) => {
   const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
   await put({
     resourceType: 'Patient',
@@ -34,10 +28,6 @@ before(async () => {
     code: { text: 'x' },
     subject: { reference: 'Patient/mail' },
   });
-});
-after(async () => {
-  await server.close();
-  await temp.cleanup();
 });
 
 const ids = (bundle: any) =>

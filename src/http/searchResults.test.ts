@@ -1,16 +1,11 @@
 /** What a search returns besides its matches: _include, _revinclude (:iterate), _summary and _elements. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createTempStore, type TempStore } from '../../test/testStore.ts';
-import { fhirFetch, startServer, type TestServer } from '../../test/testServer.ts';
+import { test } from 'node:test';
+import { fhirFetch, useTestServer } from '../../test/testServer.ts';
 
-let temp: TempStore;
-let server: TestServer;
 const SUBSETTED = (r: any) => r.meta?.tag?.some((t: any) => t.code === 'SUBSETTED');
 
-before(async () => {
-  temp = createTempStore();
-  server = await startServer(temp.store);
+const server = useTestServer(async (server) => {
   const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
   await put({ resourceType: 'Organization', id: 'org-1', name: 'Clinic' });
   await put({ resourceType: 'Practitioner', id: 'doc-1', name: [{ family: 'Reyes' }] });
@@ -44,10 +39,6 @@ before(async () => {
     subject: { reference: 'Patient/pat-1' },
     participant: [{ individual: { reference: 'Practitioner/doc-1' } }],
   });
-});
-after(async () => {
-  await server.close();
-  await temp.cleanup();
 });
 
 const byMode = (bundle: any, mode: string) =>
