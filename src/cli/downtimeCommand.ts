@@ -70,18 +70,10 @@ export async function downtimeSetupCommand(options: SetupOptions): Promise<void>
     keyId: key ? keyId(key) : previous!.keyId,
     keySetAt: key ? new Date().toISOString() : previous!.keySetAt,
     locations: options.location?.map((l) => resolve(l)) ?? previous?.locations ?? [],
-    days: options.days
-      ? wholeNumber(options.days, '--days', 1, 14)
-      : (previous?.days ?? DEFAULT_SETTINGS.days),
-    census: options.census ?? previous?.census ?? DEFAULT_SETTINGS.census,
-    includeRestricted:
-      options.includeRestricted ?? previous?.includeRestricted ?? DEFAULT_SETTINGS.includeRestricted,
+    ...contentChoices(options, previous),
     staleAfterHours: options.staleAfterHours
       ? wholeNumber(options.staleAfterHours, '--stale-after-hours', 1, 24 * 14)
       : (previous?.staleAfterHours ?? DEFAULT_SETTINGS.staleAfterHours),
-    maxFileMegabytes: options.maxSizeMb
-      ? wholeNumber(options.maxSizeMb, '--max-size-mb', 1, 2000)
-      : (previous?.maxFileMegabytes ?? DEFAULT_SETTINGS.maxFileMegabytes),
     clinicHours: clinicHours ?? previous?.clinicHours ?? DEFAULT_SETTINGS.clinicHours,
     nightHour: options.nightHour
       ? wholeNumber(options.nightHour, '--night-hour', 0, 23)
@@ -116,6 +108,7 @@ export async function downtimeExportCommand(options: ExportOptions): Promise<voi
     throw new CliError(
       'Nowhere to write: pass --out FILE, or add downtime locations with "chartvault downtime setup --location DIR".',
     );
+  const choices = contentChoices(options, settings);
   const { store } = openStore(options.data, options.keyDir);
   try {
     const report = await exportDowntime({
@@ -124,19 +117,11 @@ export async function downtimeExportCommand(options: ExportOptions): Promise<voi
       key,
       out: options.out,
       locations: settings?.locations,
-      days: options.days
-        ? wholeNumber(options.days, '--days', 1, 14)
-        : (settings?.days ?? DEFAULT_SETTINGS.days),
-      census: options.census ?? settings?.census ?? DEFAULT_SETTINGS.census,
-      includeRestricted:
-        options.includeRestricted ?? settings?.includeRestricted ?? DEFAULT_SETTINGS.includeRestricted,
+      days: choices.days,
+      census: choices.census,
+      includeRestricted: choices.includeRestricted,
       staleAfterHours: settings?.staleAfterHours ?? DEFAULT_SETTINGS.staleAfterHours,
-      maxFileBytes:
-        (options.maxSizeMb
-          ? wholeNumber(options.maxSizeMb, '--max-size-mb', 1, 2000)
-          : (settings?.maxFileMegabytes ?? DEFAULT_SETTINGS.maxFileMegabytes)) *
-        1024 *
-        1024,
+      maxFileBytes: choices.maxFileMegabytes * 1024 * 1024,
       exportedBy: commandLineUser(),
     });
     printReport(report);
@@ -246,6 +231,22 @@ function printSettings(s: DowntimeSettings, timeZone: string): void {
       ? `Locations:\n${s.locations.map((l) => `  ${l}`).join('\n')}`
       : 'No downtime locations yet (add with --location DIR).',
   );
+}
+
+/** What a copy holds, as setup and export both take it: the option given, else the kept setting, else the default. */
+function contentChoices(
+  options: { days?: string; census?: boolean; includeRestricted?: boolean; maxSizeMb?: string },
+  kept: DowntimeSettings | undefined,
+): Pick<DowntimeSettings, 'days' | 'census' | 'includeRestricted' | 'maxFileMegabytes'> {
+  return {
+    days: options.days ? wholeNumber(options.days, '--days', 1, 14) : (kept?.days ?? DEFAULT_SETTINGS.days),
+    census: options.census ?? kept?.census ?? DEFAULT_SETTINGS.census,
+    includeRestricted:
+      options.includeRestricted ?? kept?.includeRestricted ?? DEFAULT_SETTINGS.includeRestricted,
+    maxFileMegabytes: options.maxSizeMb
+      ? wholeNumber(options.maxSizeMb, '--max-size-mb', 1, 2000)
+      : (kept?.maxFileMegabytes ?? DEFAULT_SETTINGS.maxFileMegabytes),
+  };
 }
 
 function wholeNumber(text: string, option: string, min: number, max: number): number {
