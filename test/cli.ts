@@ -1,5 +1,5 @@
 /** Runs the `chartvault` command as a separate process, as an operator (and the acceptance checks) do. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../bin/chartvault.js', import.meta.url));
@@ -22,4 +22,34 @@ export function chartvault(...args: string[]): CliResult {
     const e = error as CliResult;
     return { status: e.status, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** `chartvault serve` on a free loopback port, as a child process; resolves once it listens. */
+export function startServe(data: string, keyDir: string): Promise<{ base: string; process: ChildProcess }> {
+  const server = spawn(
+    'node',
+    [
+      CLI,
+      'serve',
+      '--data',
+      data,
+      '--key-dir',
+      keyDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--insecure-http',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (chunk) => {
+      out += chunk;
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match) resolve({ base: `${match[1]}/fhir`, process: server });
+    });
+    server.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+  });
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
 import { tempFolder } from '../testStore.ts';
-import { chartvault, CLI } from '../cli.ts';
+import { chartvault, CLI, startServe } from '../cli.ts';
 
 const folder = tempFolder('chartvault-backup-cli-');
 const FAMILY = 'Vandersteenhovenplaats';
@@ -30,23 +30,9 @@ function grepFor(dir: string, text: string): string {
 }
 
 async function serve(data: string, keyDir: string): Promise<string> {
-  const server = spawn(
-    'node',
-    [CLI, 'serve', '--data', data, '--key-dir', keyDir, '--port', '0', '--insecure-http'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(server);
-  return new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) resolve(`${match[1]}/fhir`);
-    });
-    server.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-  });
+  const { base, process } = await startServe(data, keyDir);
+  children.push(process);
+  return base;
 }
 
 test('init writes the recovery kit where asked, and kit writes it again', () => {

@@ -3,12 +3,12 @@
  * a real data directory, real HTTP.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tempFolder } from '../testStore.ts';
-import { chartvault, CLI } from '../cli.ts';
+import { chartvault, startServe } from '../cli.ts';
 
 const folder = tempFolder('chartvault-cli-');
 const data = join(folder.path, 'data');
@@ -21,34 +21,7 @@ before(async () => {
   const init = chartvault('init', '--data', data, '--key-dir', keyDir, '--yes');
   assert.equal(init.status, 0, init.stderr);
   assert.match(init.stdout, new RegExp(keyDir.replace(/[/.]/g, '\\$&')));
-  server = spawn(
-    'node',
-    [
-      CLI,
-      'serve',
-      '--data',
-      data,
-      '--key-dir',
-      keyDir,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--insecure-http',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) resolve(`${match[1]}/fhir`);
-    });
-    server.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-  });
+  ({ base, process: server } = await startServe(data, keyDir));
 });
 
 after(() => {
