@@ -2,6 +2,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generateDemoPractice } from '../demo/index.ts';
+import { localDateTime } from '../downtime/clinicCalendar.ts';
 import {
   initStore,
   isDataDirectory,
@@ -92,21 +93,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
 }
 
 /** Today's calendar date in a time zone, as YYYY-MM-DD. */
-export function todayIn(timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(new Date());
-}
+export const todayIn = (timeZone: string) => localDateTime(new Date(), timeZone).date;
 
 /** The time of day in a time zone, as HH:MM: today's earlier appointments show as seen. */
-export function timeNowIn(timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(new Date());
-}
+export const timeNowIn = (timeZone: string) => localDateTime(new Date(), timeZone).time;

@@ -217,15 +217,19 @@ async function readChart(
   if (typeof organization === 'string') organizations.push(organization);
   if (!options.includeRestricted && isRestricted(patient)) return 'restricted';
   const subject = `Patient/${patientId}`;
-  const of = (type: string, extra: [string, string][] = [], param = 'patient') =>
-    searchAll(store, type, [[param, subject], ...extra], extra.some(([k]) => k === '_count') ? 1 : Infinity);
-  const [conditions, medicationRequests, medicationStatements, allergies, immunizations] = [
-    await of('Condition'),
-    await of('MedicationRequest', [['status', 'active,on-hold']]),
-    await of('MedicationStatement', [['status', 'active,intended']]),
-    await of('AllergyIntolerance'),
-    await of('Immunization'),
-  ];
+  // The patient's resources of a type; with `_count` given, only that many (the first page).
+  const of = (type: string, extra: [string, string][] = []) =>
+    searchAll(
+      store,
+      type,
+      [['patient', subject], ...extra],
+      extra.some(([k]) => k === '_count') ? 1 : Infinity,
+    );
+  const conditions = await of('Condition');
+  const medicationRequests = await of('MedicationRequest', [['status', 'active,on-hold']]);
+  const medicationStatements = await of('MedicationStatement', [['status', 'active,intended']]);
+  const allergies = await of('AllergyIntolerance');
+  const immunizations = await of('Immunization');
   // One search for all of a patient's results, newest first, split by category here (filtering by
   // category in SQL costs more than it saves at a chart's size). Every test keeps its own newest
   // results, so a frequent vital sign cannot crowd out a rare lab test.
