@@ -170,3 +170,18 @@ test('_offset still works and links back; a bad cursor is a 400', async () => {
   assert.equal(safe.status, 200);
   assert.deepEqual(matchIds(safe.body), [], 'the cursor value is data: nothing sorts after it');
 });
+
+test('every page reports the total of the data as it is now, also after writes between pages', async () => {
+  for (let i = 1; i <= 5; i++) await put(patient(`t${i}`, 'totals'));
+  const totals: number[] = [];
+  await walk('Patient?_tag=urn:test|totals&_count=2', async (page) => {
+    const res = await fhirFetch(`${server.base}/Patient?_tag=urn:test|totals&_count=2`);
+    totals.push(res.body.total);
+    if (page === 1) await put(patient('t6', 'totals'));
+    if (page === 2) await remove('Patient', 't1');
+  });
+  assert.deepEqual(totals, [5, 6, 5]);
+  // A repeated page, with no write in between, gives the same total.
+  const again = await fhirFetch(`${server.base}/Patient?_tag=urn:test|totals&_count=2`);
+  assert.equal(again.body.total, 5);
+});

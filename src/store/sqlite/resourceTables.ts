@@ -25,6 +25,7 @@ import { SearchParamIds } from './searchParamIds.ts';
 import { SearchSqlBuilder } from './searchSql.ts';
 import { registerDistance } from './geoSearch.ts';
 import { registerTextMatch } from './textSearch.ts';
+import { TotalCache } from './totalCache.ts';
 import { stampJson, stampResource, unstampedJson, unstampJson } from './storedJson.ts';
 
 /** A write of a batch serialized ahead, e.g. by an import worker: JSON as `unstampedJson` gives it. */
@@ -59,6 +60,7 @@ export class ResourceTables {
   private readonly pids: SearchParamIds;
   private readonly indexWriter: IndexWriter;
   private readonly sqlBuilder: SearchSqlBuilder;
+  private readonly totals: TotalCache;
   private readonly statements;
   private lastStamp = 0;
 
@@ -68,6 +70,7 @@ export class ResourceTables {
     this.pids = new SearchParamIds(db);
     this.indexWriter = new IndexWriter(db, this.pids);
     this.sqlBuilder = new SearchSqlBuilder(this.pids);
+    this.totals = new TotalCache(db);
     this.statements = {
       current: db.prepare<[string, string], CurrentRow>(
         'SELECT rid, version, vid, deleted FROM resource WHERE type = ? AND id = ?',
@@ -249,7 +252,11 @@ export class ResourceTables {
       result.previous = cursorAt(first, true);
     if (request.total === 'accurate') {
       const count = this.sqlBuilder.count(request);
-      result.total = (this.db.prepare(count.text).get(...count.params) as { total: number }).total;
+      result.total = this.totals.total(
+        count.text,
+        count.params,
+        () => (this.db.prepare(count.text).get(...count.params) as { total: number }).total,
+      );
     }
     return result;
   }
