@@ -91,6 +91,8 @@ export interface StoreOperations {
   vread(resourceType: string, id: string, versionId: string): Promise<Resource>;
   history(request: HistoryRequest): Promise<HistoryPage>;
   search(request: SearchRequest): Promise<SearchResult>;
+  /** Security records (accounts, clients, sessions...): outside FHIR, inside the same transactions. */
+  readonly records: SecurityRecords;
 }
 
 /** One write of an atomic batch: a resource version to store (by its id), or a deletion. */
@@ -117,4 +119,32 @@ export interface ResourceStore extends StoreOperations {
   /** Refreshes the statistics that searches plan with; the importer runs it after a bulk load. */
   optimize(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One security record as listed. */
+export interface RecordEntry<T> {
+  id: string;
+  value: T;
+  /** When it was last written (epoch ms). */
+  updated: number;
+  /** When it stops counting (epoch ms); absent for records that stay. */
+  expiresAt?: number;
+}
+
+/**
+ * Small JSON records by kind and id for the access layer (accounts, clients, sessions, used token ids,
+ * throttling counters). Not FHIR resources: never searched, versioned or exported as chart data.
+ * Records past their `expiresAt` read as absent.
+ */
+export interface SecurityRecords {
+  get<T>(kind: string, id: string): Promise<T | undefined>;
+  list<T>(kind: string): Promise<RecordEntry<T>[]>;
+  /** Writes (replaces) the record. */
+  put(kind: string, id: string, value: unknown, options?: { expiresAt?: number }): Promise<void>;
+  /** Writes only when no live record has this id; false when one has (one-time values such as a jti). */
+  insertNew(kind: string, id: string, value: unknown, options?: { expiresAt?: number }): Promise<boolean>;
+  /** False when there was nothing to delete. */
+  delete(kind: string, id: string): Promise<boolean>;
+  /** Removes expired records; returns how many. */
+  purgeExpired(): Promise<number>;
 }

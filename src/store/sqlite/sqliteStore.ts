@@ -13,12 +13,14 @@ import type {
   BatchWriteOutcome,
   HistoryRequest,
   ResourceStore,
+  SecurityRecords,
   StoreOperations,
   WriteOptions,
 } from '../types.ts';
 import { openConnection, type Connection } from './connection.ts';
 import { toIndexRows } from './indexWriter.ts';
 import { ResourceTables, type SerializedWrite } from './resourceTables.ts';
+import { ensureRecordTable, RecordTable, securityRecords, transactionRecords } from './recordTable.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 import { unstampedJson } from './storedJson.ts';
 import {
@@ -40,6 +42,9 @@ export class SqliteStore implements ResourceStore {
   private readonly writeTables: ResourceTables;
   private readonly readTables: ResourceTables;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly writeRecords: RecordTable;
+  /** Security records (accounts, clients, ...); see recordTable.ts. */
+  readonly records: SecurityRecords;
 
   private constructor(file: string, key: Buffer, create: boolean) {
     this.writer = openConnection(file, key, { create });
@@ -48,6 +53,11 @@ export class SqliteStore implements ResourceStore {
     this.writeTables = new ResourceTables(this.writer);
     this.writeTables.rebuildIndexIfPending(); // after a schema upgrade that changed the index tables
     this.readTables = new ResourceTables(this.reader);
+    ensureRecordTable(this.writer);
+    this.writeRecords = new RecordTable(this.writer);
+    this.records = securityRecords(new RecordTable(this.reader), this.writeRecords, (work) =>
+      this.exclusive(work),
+    );
   }
 
   static open(file: string, key: Buffer, options: { create?: boolean } = {}): SqliteStore {
@@ -118,6 +128,7 @@ export class SqliteStore implements ResourceStore {
         vread: async (t, id, v) => tables.vread(t, id, v),
         history: async (request) => tables.history(request),
         search: async (request) => tables.search(request),
+        records: transactionRecords(this.writeRecords),
       };
       this.writer.exec('BEGIN IMMEDIATE');
       try {
