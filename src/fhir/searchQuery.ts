@@ -75,6 +75,7 @@ export function parseSearch(
   const includes: IncludeSpec[] = [];
   const subsetting: Subsetting = {};
   let cursor: string | undefined;
+  let totalAsked = false;
   const ignore = (name: string, why: string) => {
     if (options.strict) throw badRequest(`Search parameter ${name} ${why}.`, 'not-supported');
     ignored.push(name);
@@ -86,6 +87,7 @@ export function parseSearch(
       continue;
     }
     if (RESULT_PARAMS.has(code)) {
+      if (code === '_total') totalAsked = true;
       applyResultParam(request, code, rawValue, types);
       continue;
     }
@@ -97,7 +99,10 @@ export function parseSearch(
     }
     if (code === '_summary') {
       subsetting.summary = parseSummary(rawValue);
-      if (subsetting.summary === 'count') request.total = 'accurate';
+      if (subsetting.summary === 'count') {
+        request.total = 'accurate';
+        totalAsked = true;
+      }
       continue;
     }
     if (code === '_elements') {
@@ -115,6 +120,10 @@ export function parseSearch(
   if (subsetting.summary === 'count') request.count = 0;
   // Read last: its shape depends on `_sort`, wherever that stands in the query.
   if (cursor !== undefined) request.after = decodeCursor(cursor, request.sort.length);
+  // Counting every match can cost more than the page itself (all Observations of a million
+  // resources: about a second). Unless `_total` asks, the first page says how many match and later
+  // pages (reached by a link or `_offset`) do not.
+  if (!totalAsked && (request.after !== undefined || request.offset > 0)) request.total = 'none';
   return { request, ignored, includes, subsetting };
 }
 
