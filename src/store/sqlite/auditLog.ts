@@ -1,0 +1,209 @@
+/**
+ * The audit chain's tables (docs/audit-chain.md, section 3) and the synchronous appends and reads on one
+ * connection. Appends run inside the caller's write transaction, so an entry commits with the change it
+ * records, and the chain link is read and extended under SQLite's single writer lock.
+ */
+import { AUDIT_FORMAT_VERSION, canonicalJson, GENESIS_HASH, linkHash } from '../../audit/chainFormat.ts';
+import { patientIdsInJson } from '../../audit/patientLinks.ts';
+import type {
+  AuditAppended,
+  AuditContext,
+  AuditEntryDraft,
+  AuditQuery,
+  AuditRecord,
+  WriteMethod,
+} from '../types.ts';
+import type { Connection } from './connection.ts';
+
+const AUDIT_SQL = `
+CREATE TABLE IF NOT EXISTS audit_entry (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  entry TEXT NOT NULL,
+  hash BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_entry_time ON audit_entry (time);
+CREATE TABLE IF NOT EXISTS audit_patient (
+  patient TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (patient, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_checkpoint (
+  seq INTEGER PRIMARY KEY,
+  line TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint
+  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
+  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+`;
+
+/** Creates the audit tables when absent (stores made before the audit trail get them on first open). */
+export function createAuditTables(db: Connection): void {
+  db.exec(AUDIT_SQL);
+}
+
+/** A resource version the store has just written, for its audit entry. */
+export interface WrittenVersion {
+  resourceType: string;
+  id: string;
+  version: number;
+  method: WriteMethod;
+  /** True when the resource did not exist (or was deleted) before this version. */
+  created: boolean;
+  /** The version's JSON, or for a deletion the deleted version's: which patients it names. */
+  json: string | null;
+}
+
+type RawRow = [number, number, string, Buffer];
+
+export class AuditLog {
+  private readonly statements;
+  /** The newest seq appended since the last commit or rollback, for commit listeners. */
+  appendedSeq: number | undefined;
+
+  constructor(private readonly db: Connection) {
+    this.statements = {
+      tail: db.prepare<[], { seq: number; hash: Buffer }>(
+        'SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1',
+      ),
+      insert: db.prepare('INSERT INTO audit_entry (seq, time, entry, hash) VALUES (?, ?, ?, ?)'),
+      insertPatient: db.prepare('INSERT OR IGNORE INTO audit_patient (patient, seq) VALUES (?, ?)'),
+      after: db
+        .prepare<[number, number], RawRow>(
+          'SELECT seq, time, entry, hash FROM audit_entry WHERE seq > ? ORDER BY seq LIMIT ?',
+        )
+        .raw(),
+      all: db.prepare<[], RawRow>('SELECT seq, time, entry, hash FROM audit_entry ORDER BY seq').raw(),
+      addCheckpoint: db.prepare('INSERT OR IGNORE INTO audit_checkpoint (seq, line) VALUES (?, ?)'),
+      checkpoints: db.prepare<[], { seq: number; line: string }>(
+        'SELECT seq, line FROM audit_checkpoint ORDER BY seq',
+      ),
+    };
+  }
+
+  /** Numbers, chains and stores one entry; the caller holds a write transaction. */
+  append(draft: AuditEntryDraft): AuditAppended {
+    const time = draft.time ?? new Date().toISOString();
+    const patients = draft.patients?.length ? [...new Set(draft.patients)].sort() : undefined;
+    const text = canonicalJson({
+      v: AUDIT_FORMAT_VERSION,
+      time,
+      agent: draft.agent,
+      action: draft.action,
+      resource: draft.resource,
+      patients,
+      outcome: draft.outcome,
+      status: draft.status,
+      detail: draft.detail && Object.keys(draft.detail).length > 0 ? draft.detail : undefined,
+    });
+    const tail = this.statements.tail.get();
+    const seq = (tail?.seq ?? 0) + 1;
+    const hash = linkHash(tail?.hash ?? GENESIS_HASH, text);
+    this.statements.insert.run(seq, Date.parse(time), text, hash);
+    for (const patient of patients ?? []) this.statements.insertPatient.run(patient, seq);
+    this.appendedSeq = seq;
+    return { seq, hash };
+  }
+
+  /** The entry for a version the store wrote. */
+  appendWrite(written: WrittenVersion, context: AuditContext): AuditAppended {
+    return this.append({
+      agent: context.agent,
+      action: written.method === 'delete' ? 'delete' : written.created ? 'create' : 'update',
+      resource: { type: written.resourceType, id: written.id, version: String(written.version) },
+      patients: patientIdsInJson(written.resourceType, written.id, written.json),
+      outcome: 'success',
+      detail: context.detail,
+    });
+  }
+
+  head(): AuditAppended {
+    const tail = this.statements.tail.get();
+    return tail ? { seq: tail.seq, hash: tail.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  entriesAfter(afterSeq: number, limit: number): AuditRecord[] {
+    return this.statements.after.all(afterSeq, limit).map(toRecord);
+  }
+
+  /** Every entry in order, as raw rows [seq, time, entry, hash]: the verifier's fast path. */
+  iterateRaw(): IterableIterator<RawRow> {
+    return this.statements.all.iterate();
+  }
+
+  addCheckpoint(seq: number, line: string): void {
+    this.statements.addCheckpoint.run(seq, line);
+  }
+
+  checkpoints(): { seq: number; line: string }[] {
+    return this.statements.checkpoints.all();
+  }
+
+  search(query: AuditQuery): AuditRecord[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    let from = 'audit_entry e';
+    if (query.patient !== undefined) {
+      from = 'audit_patient p JOIN audit_entry e ON e.seq = p.seq';
+      where.push('p.patient = ?');
+      params.push(query.patient);
+    }
+    if (query.agents?.length) {
+      const agentId = "json_extract(e.entry, '$.agent.id')";
+      const agentTyped = "json_extract(e.entry, '$.agent.type') || '/' || " + agentId;
+      where.push(`(${query.agents.map(() => `${agentId} = ? OR ${agentTyped} = ?`).join(' OR ')})`);
+      for (const agent of query.agents) params.push(agent, agent);
+    }
+    if (query.actions?.length) {
+      where.push(`json_extract(e.entry, '$.action') IN (${query.actions.map(() => '?').join(',')})`);
+      params.push(...query.actions);
+    }
+    if (query.outcomeCodes?.length) {
+      const code = `CASE WHEN json_extract(e.entry, '$.outcome') = 'success' THEN 0
+        WHEN json_extract(e.entry, '$.status') BETWEEN 400 AND 499 THEN 4 ELSE 8 END`;
+      where.push(`${code} IN (${query.outcomeCodes.map(() => '?').join(',')})`);
+      params.push(...query.outcomeCodes);
+    }
+    if (query.entity) {
+      // An entry's entities are its resource and, for a Patient, the patients it names.
+      const { type, id } = query.entity;
+      let about = "json_extract(e.entry, '$.resource.type') = ?";
+      params.push(type);
+      if (id !== undefined) {
+        about += " AND json_extract(e.entry, '$.resource.id') = ?";
+        params.push(id);
+      }
+      if (type === 'Patient' && id !== undefined) {
+        about = `(${about}) OR EXISTS (SELECT 1 FROM audit_patient n WHERE n.patient = ? AND n.seq = e.seq)`;
+        params.push(id);
+      }
+      where.push(`(${about})`);
+    }
+    for (const range of query.timeRanges ?? []) {
+      where.push('e.time BETWEEN ? AND ?');
+      params.push(range.start, range.end);
+    }
+    if (query.afterSeq !== undefined) {
+      where.push(query.descending ? 'e.seq < ?' : 'e.seq > ?');
+      params.push(query.afterSeq);
+    }
+    const sql = `SELECT e.seq, e.time, e.entry, e.hash FROM ${from}
+      ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY e.seq ${query.descending ? 'DESC' : 'ASC'} LIMIT ?`;
+    return (
+      this.db
+        .prepare(sql)
+        .raw()
+        .all(...params, query.limit) as RawRow[]
+    ).map(toRecord);
+  }
+}
+
+function toRecord([seq, time, entry, hash]: RawRow): AuditRecord {
+  return { seq, time, entry, hash };
+}
