@@ -12,9 +12,11 @@ import {
   type BatchWrite,
 } from '../store/index.ts';
 import { defaultKitPath, writeKitFile } from './kitCommand.ts';
-import { backupKeyFilePath, keyFilePath } from '../store/keyStore.ts';
+import { backupKeyFilePath, keyFilePath, tlsKeyFilePath } from '../store/keyStore.ts';
+import { tlsFiles, type TlsCredentials } from '../http/tls.ts';
+import { setUpStoreTls } from './keysCommand.ts';
 import { readSettings } from '../store/dataDirectory.ts';
-import { checkListenOptions, serveStore } from './serveCommand.ts';
+import { checkListenOptions, serveStore, storeTls } from './serveCommand.ts';
 import { checkTimeZone } from './timeZone.ts';
 import { CliError } from './main.ts';
 
@@ -35,11 +37,15 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const patients = Number(options.patients);
   if (!Number.isInteger(patients) || patients < 1)
     throw new CliError('--patients must be a positive whole number.');
-  if (options.serve) checkListenOptions({ ...options, insecureHttp: true });
+  if (options.serve) checkListenOptions(options);
   if (options.reset && isDataDirectory(options.data)) {
     const { storeId } = readSettings(options.data);
     rmSync(options.data, { recursive: true, force: true });
-    const keyFiles = [keyFilePath(options.keyDir, storeId), backupKeyFilePath(options.keyDir, storeId)];
+    const keyFiles = [
+      keyFilePath(options.keyDir, storeId),
+      backupKeyFilePath(options.keyDir, storeId),
+      tlsKeyFilePath(options.keyDir, storeId),
+    ];
     for (const keyFile of [...keyFiles, defaultKitPath(options.keyDir, storeId)])
       if (existsSync(keyFile)) rmSync(keyFile);
     console.log(`Removed the demo store in ${resolve(options.data)} and its keys.`);
@@ -57,6 +63,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
       loadBackupKey(options.keyDir, storeId).key,
     );
     console.log(`The recovery kit (backup key and restore steps) is in ${kit}.`);
+    await setUpStoreTls(options.data, options.keyDir, storeId);
   }
   const { store, settings } = opened;
   const timeZone = checkTimeZone(options.timeZone ?? settings.timeZone);
@@ -83,10 +90,23 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     await store.close();
     return;
   }
-  console.log('Serving plain HTTP on loopback for the demo (TLS and sign-in arrive with access control).');
-  await serveStore(store, options, { dataDir: options.data, keyDir: options.keyDir, settings });
+  let tls: TlsCredentials;
+  try {
+    tls = await storeTls(options.data, options.keyDir, settings.storeId, (line) => console.log(line));
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  await serveStore(store, { ...options, tls }, { dataDir: options.data, keyDir: options.keyDir, settings });
+  if (tls.selfSigned) {
+    console.log(
+      'The certificate is self-signed, so your browser will warn before opening the address above ' +
+        '(compare the fingerprint to be sure it is this server). Passkeys need a trusted certificate on a host name: see docs/operations.md.',
+    );
+  }
+  const certFile = tlsFiles(options.data, options.keyDir, settings.storeId).certFile;
   console.log(
-    'Try: curl "http://HOST:PORT/fhir/Appointment?date=' +
+    `Try: curl --cacert ${certFile} "https://HOST:PORT/fhir/Appointment?date=` +
       todayIn(timeZone) +
       '&_count=5"  (use the address above)',
   );

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { initStore, isDataDirectory, machineTimeZone } from '../store/index.ts';
 import { loadBackupKey } from '../store/index.ts';
 import { defaultKitPath, KIT_ADVICE, writeKitFile } from './kitCommand.ts';
+import { givenTlsPair, setUpStoreTls } from './keysCommand.ts';
 import { CliError } from './main.ts';
 import { checkTimeZone } from './timeZone.ts';
 
@@ -11,10 +12,13 @@ export async function initCommand(options: {
   keyDir: string;
   timeZone?: string;
   kitOut?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }): Promise<void> {
   if (isDataDirectory(options.data))
     throw new CliError(`${resolve(options.data)} already holds a ChartVault store; nothing was changed.`);
   const timeZone = checkTimeZone(options.timeZone ?? machineTimeZone());
+  const givenTls = givenTlsPair(options); // checked before anything is created
   const { store, keyFile, settings, backupKeyFile } = initStore(options.data, options.keyDir, timeZone);
   await store.close();
   const kit = await writeKitFile(
@@ -31,4 +35,5 @@ export async function initCommand(options: {
   );
   console.log(`The backup key is in ${backupKeyFile}; the recovery kit is in ${kit}.`);
   console.log(KIT_ADVICE);
+  await setUpStoreTls(options.data, options.keyDir, settings.storeId, givenTls);
 }

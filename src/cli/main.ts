@@ -33,6 +33,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--time-zone <zone>', "the practice's IANA time zone (default: the machine's)")
     .option('--yes', 'do not ask questions')
     .option('--kit-out <file>', 'write the recovery kit here (default: in the key folder)')
+    .option('--tls-cert <file>', 'TLS certificate (PEM) to serve instead of a self-signed one')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
     .action(async (options) => (await import('./initCommand.ts')).initCommand(options));
 
   program
@@ -140,6 +142,28 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(keyDirOption())
     .option('--snapshot <id>', 'snapshot id (default: the newest)')
     .action(async (options) => (await import('./restoreCommand.ts')).restoreCommand(options));
+
+  const keys = program.command('keys').description('rotate the keys of a store, each with its own command');
+  keys
+    .command('rotate-tls')
+    .description(
+      'install a new TLS certificate and key (self-signed, or --tls-cert/--tls-key); serve uses it on restart',
+    )
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option(
+      '--tls-cert <file>',
+      'certificate (PEM, may hold the chain) to install instead of a self-signed one',
+    )
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
+    .action(async (options) => (await import('./keysCommand.ts')).rotateTlsCommand(options));
+  keys
+    .command('rotate-store')
+    .description('re-encrypt the database under a new data key (stop serve first)')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .action(async (options) => (await import('./keysCommand.ts')).rotateStoreCommand(options));
+  // keys rotate-audit: the audit module registers its signing key's rotation here.
 
   try {
     await program.parseAsync(argv);

@@ -1,13 +1,19 @@
-/** `chartvault serve`: the FHIR API over a store. */
+/** `chartvault serve`: the FHIR API over a store, over HTTPS unless plain HTTP on loopback is asked for. */
 import { capabilityStatement } from '../http/capabilityStatement.ts';
 import { buildServer } from '../http/server.ts';
+import { ensureTlsCredentials, expiryWarning, tlsFiles, TlsError, type TlsCredentials } from '../http/tls.ts';
 import { validateResource } from '../fhir/validation/index.ts';
 import { openStore, type ResourceStore, type StoreSettings } from '../store/index.ts';
 import { startScheduledExports } from '../downtime/index.ts';
 import { loadDataKey } from '../store/keyStore.ts';
 import { CliError } from './main.ts';
+import { recoverInterruptedStoreKeyRotation } from './storeKeyRotation.ts';
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/**
+ * Whether sign-in and roles guard every request. Until they do, anyone reaching the port could read
+ * every chart, so only loopback addresses are served; the access-control work sets this to true.
+ */
+export const ACCESS_CONTROL_ENFORCED = false;
 
 export interface ServeOptions {
   data: string;
@@ -19,23 +25,54 @@ export interface ServeOptions {
 
 export async function serveCommand(options: ServeOptions): Promise<void> {
   checkListenOptions(options);
+  recoverInterruptedStoreKeyRotation(options.data, options.keyDir, (line) => console.log(line));
   const { store, settings } = openStore(options.data, options.keyDir);
-  await serveStore(store, options, { dataDir: options.data, keyDir: options.keyDir, settings });
+  let tls: TlsCredentials | undefined;
+  try {
+    if (!options.insecureHttp)
+      tls = await storeTls(options.data, options.keyDir, settings.storeId, (line) => console.log(line));
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  await serveStore(store, { ...options, tls }, { dataDir: options.data, keyDir: options.keyDir, settings });
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 export function checkListenOptions(options: { host: string; port: string; insecureHttp?: boolean }): void {
-  if (!LOOPBACK.has(options.host)) {
+  const loopback = isLoopback(options.host);
+  if (options.insecureHttp && !loopback) {
+    throw new CliError(
+      `Refusing plain HTTP on ${options.host}: --insecure-http is for loopback only (127.0.0.1, ::1 or localhost), ` +
+        'such as a reverse proxy on this machine; without it ChartVault serves HTTPS.',
+    );
+  }
+  if (!loopback && !ACCESS_CONTROL_ENFORCED) {
     throw new CliError(
       `Refusing to listen on ${options.host}: until access control is in place ChartVault serves loopback only (127.0.0.1 or ::1).`,
     );
   }
-  if (!options.insecureHttp) {
-    throw new CliError(
-      'TLS is not available in this version yet; pass --insecure-http to serve plain HTTP on loopback.',
-    );
-  }
   if (!/^\d+$/.test(options.port) || Number(options.port) > 65535)
     throw new CliError(`--port must be a number from 0 to 65535, not "${options.port}".`);
+}
+
+/** The store's certificate and key, made on first use for a store that predates TLS. */
+export async function storeTls(
+  dataDir: string,
+  keyDir: string,
+  storeId: string,
+  log: (line: string) => void,
+): Promise<TlsCredentials> {
+  try {
+    return await ensureTlsCredentials(tlsFiles(dataDir, keyDir, storeId), log);
+  } catch (error) {
+    if (error instanceof TlsError) throw new CliError(error.message);
+    throw error;
+  }
 }
 
 /** Where the served store lives: background jobs (downtime copies) need its folder and key. */
@@ -47,10 +84,10 @@ export interface ServedData {
 
 export async function serveStore(
   store: ResourceStore,
-  options: { host: string; port: string },
+  options: { host: string; port: string; tls?: TlsCredentials },
   data?: ServedData,
 ): Promise<void> {
-  const app = buildServer({ store });
+  const app = buildServer({ store, tls: options.tls });
   warmUp();
   let address: string;
   try {
@@ -65,6 +102,11 @@ export async function serveStore(
     throw error;
   }
   console.log(`listening on ${address}`);
+  if (options.tls) {
+    console.log(`TLS certificate SHA-256 fingerprint: ${options.tls.fingerprint}`);
+    const warning = expiryWarning(options.tls);
+    if (warning) console.log(warning);
+  }
   console.log(`FHIR API: ${address}/fhir (try ${address}/fhir/metadata)`);
   const downtime = data
     ? startScheduledExports({

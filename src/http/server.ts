@@ -9,11 +9,15 @@ import type { ResourceStore } from '../store/index.ts';
 import type { FhirMethod, FhirRequest, FhirResponse } from './fhirExchange.ts';
 import { routeRequest } from './fhirRouter.ts';
 import { parseJsonBody } from './jsonBody.ts';
+import { setSecurityHeaders } from './securityHeaders.ts';
+import { httpsOptions, type TlsCredentials } from './tls.ts';
 
 export interface ServerOptions {
   store: ResourceStore;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes?: number;
+  /** Serve HTTPS with this certificate and key; without it, plain HTTP (loopback only, see serve). */
+  tls?: TlsCredentials;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -22,6 +26,7 @@ const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json
 
 export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
+    ...(options.tls ? { https: httpsOptions(options.tls) } : {}),
     logger: false,
     bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     // Query strings are read from the URL in the handler, keeping repeated parameters in order.
@@ -53,9 +58,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     done(null, { __form: body as string });
   });
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Cache-Control', 'no-store');
+  app.addHook('onSend', async (request, reply) => {
+    setSecurityHeaders(request, reply);
   });
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {

@@ -3,7 +3,20 @@
  * in a key folder only its owner can read, so that a copy of the data directory alone is useless.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { StoreError } from './storeError.ts';
@@ -88,5 +101,88 @@ function parseKey(text: string, where: string): Buffer {
 function assertPrivate(path: string, what: string, mode: string): void {
   if ((statSync(path).mode & 0o077) !== 0) {
     throw new StoreError(`The ${what} ${path} can be read by other users; run: chmod ${mode} ${path}`);
+  }
+}
+
+// ---- Other private files in the key folder, and rotation of the data key ----
+
+/** The TLS private key (PEM): beside the data key, under the same rules. */
+export function tlsKeyFilePath(keyDir: string, storeId: string): string {
+  return join(resolve(keyDir), `${storeId}.tls.key`);
+}
+
+/**
+ * Writes (or replaces) an owner-only file in the key folder atomically: a temporary file, fsync,
+ * rename, fsync of the folder, so a crash leaves either the old file or the new one, never half of one.
+ */
+export function writePrivateFile(file: string, text: string): void {
+  const keyDir = dirname(file);
+  mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+  chmodSync(keyDir, 0o700);
+  const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  writeDurably(temporary, text);
+  renameSync(temporary, file);
+  syncFolder(keyDir);
+}
+
+/** Reads an owner-only file of the key folder, refusing it (and the folder) when others can read them. */
+export function readPrivateFile(file: string, what: string): string {
+  assertPrivate(dirname(file), 'key folder', '700');
+  assertPrivate(file, what, '600');
+  return readFileSync(file, 'utf8');
+}
+
+/**
+ * A data-key rotation writes the new key here first, durably, before the database is re-encrypted;
+ * until it is renamed over `<store>.key`, one of the two files holds the key that opens the database.
+ */
+export function pendingDataKeyFilePath(keyDir: string, storeId: string): string {
+  return `${keyFilePath(keyDir, storeId)}.new`;
+}
+
+export function writePendingDataKey(keyDir: string, storeId: string, key: Buffer): string {
+  const file = pendingDataKeyFilePath(keyDir, storeId);
+  if (existsSync(file)) throw new StoreError(`A pending data key already exists at ${file}.`);
+  writeDurably(file, key.toString('hex') + '\n');
+  syncFolder(dirname(file));
+  return file;
+}
+
+export function loadPendingDataKey(keyDir: string, storeId: string): Buffer | undefined {
+  const file = pendingDataKeyFilePath(keyDir, storeId);
+  if (!existsSync(file)) return undefined;
+  return parseKey(readPrivateFile(file, 'key file').trim(), file);
+}
+
+/** The database now opens with the pending key: it becomes the data key (one atomic rename). */
+export function commitPendingDataKey(keyDir: string, storeId: string): string {
+  const file = keyFilePath(keyDir, storeId);
+  renameSync(pendingDataKeyFilePath(keyDir, storeId), file);
+  syncFolder(dirname(file));
+  return file;
+}
+
+/** The database still opens with the current key: the pending one was never used. */
+export function discardPendingDataKey(keyDir: string, storeId: string): void {
+  rmSync(pendingDataKeyFilePath(keyDir, storeId), { force: true });
+  syncFolder(resolve(keyDir));
+}
+
+function writeDurably(file: string, text: string): void {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function syncFolder(folder: string): void {
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,0 +1,199 @@
+/**
+ * Rotation of the data key: the database is re-encrypted under a new key with SQLCipher's rekey.
+ *
+ * The order makes every crash recoverable. (1) The new key is written durably to `<store>.key.new`.
+ * (2) The database is rekeyed, which SQLite does as one transaction. (3) The downtime key, wrapped
+ * under the data key, is wrapped again under the new one. (4) `<store>.key.new` is renamed over
+ * `<store>.key`. Until (4), the old key file opens the database if (2) did not commit and the pending
+ * one does if it did; the next `serve` or `keys rotate-store` tries both and finishes or undoes the
+ * rotation. A lock file in the key folder keeps two rotations (or a recovery) from running at once.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readDowntimeSettings, unwrapKey, wrapKey, writeDowntimeSettings } from '../downtime/index.ts';
+import { DATA_KEY_ENV, readSettings, StoreError } from '../store/index.ts';
+import { databasePath } from '../store/dataDirectory.ts';
+import {
+  commitPendingDataKey,
+  discardPendingDataKey,
+  keyFilePath,
+  loadDataKey,
+  loadPendingDataKey,
+  pendingDataKeyFilePath,
+  writePendingDataKey,
+} from '../store/keyStore.ts';
+import { openConnection, type Connection } from '../store/sqlite/connection.ts';
+import { CliError } from './main.ts';
+
+type Log = (line: string) => void;
+
+export interface StoreKeyRotation {
+  keyFile: string;
+  seconds: number;
+  /** Whether the downtime key was wrapped again under the new key. */
+  downtimeRewrapped: boolean;
+}
+
+export function rotateStoreKey(dataDir: string, keyDir: string, log: Log): StoreKeyRotation {
+  if (process.env[DATA_KEY_ENV]) {
+    throw new CliError(
+      `The data key comes from $${DATA_KEY_ENV}; rotation writes the new key to the key folder. ` +
+        `Unset ${DATA_KEY_ENV} so the key file is used, rotate, then replace the value wherever you keep it.`,
+    );
+  }
+  const { storeId } = readSettings(dataDir);
+  loadDataKey(keyDir, storeId); // a missing or unreadable key is reported before anything is locked
+  const started = performance.now();
+  const release = acquireRotationLock(keyDir, storeId);
+  try {
+    finishInterruptedRotation(dataDir, keyDir, storeId, log);
+    const oldKey = loadDataKey(keyDir, storeId).key;
+    const newKey = randomBytes(32);
+    const db = openConnection(databasePath(dataDir), oldKey, { create: false });
+    try {
+      takeSoleAccess(db, dataDir);
+      writePendingDataKey(keyDir, storeId, newKey);
+      db.pragma(`rekey="x'${newKey.toString('hex')}'"`);
+      db.pragma('journal_mode = WAL');
+    } finally {
+      db.close();
+    }
+    if (!opensWith(dataDir, newKey)) {
+      // Not expected: SQLite reported success. The pending key stays for the next run to sort out.
+      throw new CliError('The database did not open with the new key after rekeying; run the command again.');
+    }
+    const downtimeRewrapped = rewrapDowntimeKey(dataDir, storeId, oldKey, newKey, log);
+    const keyFile = commitPendingDataKey(keyDir, storeId);
+    return { keyFile, seconds: (performance.now() - started) / 1000, downtimeRewrapped };
+  } finally {
+    release();
+  }
+}
+
+/** Serve's check before it opens the store: a rotation cut short is finished or undone first. */
+export function recoverInterruptedStoreKeyRotation(dataDir: string, keyDir: string, log: Log): void {
+  const { storeId } = readSettings(dataDir);
+  if (!existsSync(pendingDataKeyFilePath(keyDir, storeId))) return;
+  const release = acquireRotationLock(keyDir, storeId);
+  try {
+    finishInterruptedRotation(dataDir, keyDir, storeId, log);
+  } finally {
+    release();
+  }
+}
+
+function finishInterruptedRotation(dataDir: string, keyDir: string, storeId: string, log: Log): void {
+  const pendingKey = loadPendingDataKey(keyDir, storeId);
+  if (!pendingKey) return;
+  const currentKey = loadDataKey(keyDir, storeId).key;
+  // The old key first: if the rekey did not commit, opening with it also rolls back its journal.
+  if (opensWith(dataDir, currentKey)) {
+    discardPendingDataKey(keyDir, storeId);
+    log('A data key rotation had been interrupted before re-encrypting the store; the store keeps its key.');
+    return;
+  }
+  if (opensWith(dataDir, pendingKey)) {
+    rewrapDowntimeKey(dataDir, storeId, currentKey, pendingKey, log);
+    const keyFile = commitPendingDataKey(keyDir, storeId);
+    log(`Finished an interrupted data key rotation: the store opens with the new key in ${keyFile}.`);
+    return;
+  }
+  throw new CliError(
+    `Neither ${keyFilePath(keyDir, storeId)} nor its pending replacement (.new) opens the database; ` +
+      'restore the key file from the copy you keep elsewhere.',
+  );
+}
+
+/**
+ * Leaving WAL mode needs every other connection closed, so it doubles as the check that no `serve`,
+ * import or backup has the store open; without waiting, so a running server gives an answer at once.
+ */
+function takeSoleAccess(db: Connection, dataDir: string): void {
+  db.pragma('busy_timeout = 0');
+  let mode: unknown;
+  try {
+    mode = db.pragma('journal_mode = DELETE', { simple: true });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+  }
+  if (mode !== 'delete') {
+    throw new CliError(
+      `The store in ${resolve(dataDir)} is in use (is chartvault serve running?); stop it, then run this again.`,
+    );
+  }
+}
+
+function opensWith(dataDir: string, key: Buffer): boolean {
+  try {
+    openConnection(databasePath(dataDir), key, { create: false }).close();
+    return true;
+  } catch (error) {
+    if (error instanceof StoreError) return false;
+    throw error;
+  }
+}
+
+/** The downtime key is wrapped under the data key (see docs/security.md): wrap it under the new one. */
+function rewrapDowntimeKey(
+  dataDir: string,
+  storeId: string,
+  oldKey: Buffer,
+  newKey: Buffer,
+  log: Log,
+): boolean {
+  const settings = readDowntimeSettings(dataDir);
+  if (!settings) return false;
+  const unwrapsWith = (key: Buffer) => {
+    try {
+      return unwrapKey(key, storeId, settings.wrappedKey);
+    } catch {
+      return undefined;
+    }
+  };
+  if (unwrapsWith(newKey)) return false;
+  const downtimeKey = unwrapsWith(oldKey);
+  if (!downtimeKey) {
+    log(
+      'Warning: the downtime key could not be unwrapped; run chartvault downtime setup --passphrase-file again.',
+    );
+    return false;
+  }
+  writeDowntimeSettings(dataDir, { ...settings, wrappedKey: wrapKey(newKey, storeId, downtimeKey) });
+  return true;
+}
+
+/** An exclusive lock file naming its process; one left by a process that died is taken over. */
+function acquireRotationLock(keyDir: string, storeId: string): () => void {
+  const file = join(resolve(keyDir), `${storeId}.rotation.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (isRunning(pid)) {
+        throw new CliError(
+          `A data key rotation is running (process ${pid}); wait for it to finish. If no chartvault process is running, remove ${file}.`,
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new CliError(
+    `Could not take the rotation lock ${file}; remove it if no chartvault process is running.`,
+  );
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
