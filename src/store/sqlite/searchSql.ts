@@ -118,7 +118,14 @@ export class SearchSqlBuilder {
         const s = nextAlias(alias);
         params.push(c.sourceType);
         const sources = `SELECT ${s}.rid FROM resource ${s} WHERE ${s}.type = ? AND ${s}.deleted = 0 AND ${this.criterion(c.criterion, [c.sourceType], params, s)}`;
-        return `(${r}.type || '/' || ${r}.id) IN (SELECT x.ref FROM idx_reference x WHERE x.pid IN (${pidList}) AND x.rid IN (${sources}))`;
+        // The referenced rows are found by their (type, id) key, so this resource is matched by row id
+        // instead of building `type/id` for every candidate. Only local references (`Type/id`) count.
+        const t = `${s}h`;
+        return (
+          `${r}.rid IN (SELECT ${t}.rid FROM idx_reference x CROSS JOIN resource ${t} ` +
+          `ON ${t}.type = x.target_type AND ${t}.id = x.target_id ` +
+          `WHERE x.pid IN (${pidList}) AND x.rid IN (${sources}) AND x.ref = x.target_type || '/' || x.target_id)`
+        );
       }
       case 'text':
         // Matched on the stored JSON (see textSearch.ts): the words are bound as one JSON value.
