@@ -49,6 +49,8 @@ export interface WriteOptions {
   skipIfUnchanged?: boolean;
   /** For update: write nothing when the resource already exists (first one wins, e.g. de-duplicated reference data). */
   keepExisting?: boolean;
+  /** Who the write is attributed to in the audit chain; the store's default (the process's user) when absent. */
+  audit?: AuditContext;
 }
 
 export interface HistoryRequest {
@@ -93,6 +95,11 @@ export interface StoreOperations {
   search(request: SearchRequest): Promise<SearchResult>;
   /** Security records (accounts, clients, sessions...): outside FHIR, inside the same transactions. */
   readonly records: SecurityRecords;
+  /**
+   * Appends an entry to the audit chain. Inside a transaction it commits with the transaction; outside,
+   * entries arriving together share one commit (group commit), and the promise resolves once it is durable.
+   */
+  appendAudit(draft: AuditEntryDraft): Promise<AuditAppended>;
 }
 
 /** One write of an atomic batch: a resource version to store (by its id), or a deletion. */
@@ -103,7 +110,7 @@ export type BatchWrite =
 /** What a batch write did: `unchanged` when the content was already stored as it is. */
 export type BatchWriteOutcome = 'created' | 'updated' | 'unchanged' | 'deleted';
 
-export interface ResourceStore extends StoreOperations {
+export interface ResourceStore extends StoreOperations, AuditLogStore {
   /**
    * Writes many versions in one transaction (all or nothing), skipping resources whose content is
    * unchanged, so that importing the same data twice adds no version. The importer's path.
@@ -147,4 +154,77 @@ export interface SecurityRecords {
   delete(kind: string, id: string): Promise<boolean>;
   /** Removes expired records; returns how many. */
   purgeExpired(): Promise<number>;
+}
+
+// ---- The audit chain (docs/audit-chain.md): entries the store numbers, hashes and keeps append-only ----
+
+/** Who acted: `unauthenticated` (with `address`), `os-user`, `system`, and later `user` and `client`. */
+export interface AuditAgent {
+  type: string;
+  id?: string;
+  display?: string;
+  address?: string;
+}
+
+/** An audit entry before the store numbers and chains it. Identifiers only: no resource content. */
+export interface AuditEntryDraft {
+  /** ISO 8601 UTC with milliseconds; now when absent. */
+  time?: string;
+  agent: AuditAgent;
+  action: string;
+  resource?: { type: string; id?: string; version?: string };
+  patients?: string[];
+  outcome: 'success' | 'failure';
+  status?: number;
+  detail?: Record<string, string | number>;
+}
+
+/** Who writes are attributed to, and extra detail for their entries; the store adds what was written. */
+export interface AuditContext {
+  agent: AuditAgent;
+  detail?: Record<string, string | number>;
+}
+
+export interface AuditAppended {
+  seq: number;
+  hash: Buffer;
+}
+
+/** One stored entry: its number, time (epoch ms), canonical JSON text and chain hash. */
+export interface AuditRecord {
+  seq: number;
+  time: number;
+  entry: string;
+  hash: Buffer;
+}
+
+/** A search of the chain; every given condition must hold. */
+export interface AuditQuery {
+  patient?: string;
+  /** Any of these agent ids (or `type/id`). */
+  agents?: string[];
+  actions?: string[];
+  /** Any of these outcome codes: 0 success, 4 failure answered 4xx, 8 any other failure. */
+  outcomeCodes?: number[];
+  /** Entries about this resource type, and id when given. */
+  entity?: { type: string; id?: string };
+  /** Each range must contain the entry's time (epoch ms, inclusive). */
+  timeRanges?: { start: number; end: number }[];
+  /** Only entries whose seq is after (ascending) or before (descending) this one: paging. */
+  afterSeq?: number;
+  descending?: boolean;
+  limit: number;
+}
+
+export interface AuditLogStore {
+  /** The last entry's number and hash (0 and 32 zero bytes when the chain is empty). */
+  auditHead(): Promise<AuditAppended>;
+  /** Entries with seq > afterSeq, in order, at most `limit`. */
+  auditEntriesAfter(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  searchAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Keeps a signed checkpoint line (the first one for a seq wins). */
+  addAuditCheckpoint(seq: number, line: string): Promise<void>;
+  auditCheckpoints(): Promise<{ seq: number; line: string }[]>;
+  /** Called after each commit that appended entries, with the newest seq; returns an unsubscribe function. */
+  onAuditCommitted(listener: (lastSeq: number) => void): () => void;
 }

@@ -18,7 +18,9 @@ import type {
   WriteOptions,
   WriteResult,
   StoredJsonText,
+  AuditContext,
 } from '../types.ts';
+import type { WrittenVersion } from './auditLog.ts';
 import type { Connection } from './connection.ts';
 import { IndexWriter, toIndexRows, type IndexRows } from './indexWriter.ts';
 import { SearchParamIds } from './searchParamIds.ts';
@@ -63,6 +65,8 @@ export class ResourceTables {
   private readonly totals: TotalCache;
   private readonly statements;
   private lastStamp = 0;
+  /** Called after each version written, in its transaction: the store appends its audit entry. */
+  onVersionWritten?: (written: WrittenVersion, audit: AuditContext | undefined) => void;
 
   constructor(private readonly db: Connection) {
     registerTextMatch(db);
@@ -148,9 +152,14 @@ export class ResourceTables {
     if (!current || current.deleted) return { deleted: false };
     const version = current.version + 1;
     const stamp = this.nextStamp();
+    const deletedJson = this.onVersionWritten ? this.statements.body.get(current.vid)!.body : null;
     const vid = this.insertVersion(current.rid, version, stamp, 'delete', null);
     this.statements.pointResource.run(version, vid, stamp, 1, current.rid);
     this.indexWriter.remove(current.rid);
+    this.onVersionWritten?.(
+      { resourceType, id, version, method: 'delete', created: false, json: deletedJson },
+      options.audit,
+    );
     return { deleted: true, versionId: String(version) };
   }
 
@@ -177,7 +186,9 @@ export class ResourceTables {
       stampJson(json, version, stamp),
       write.rows,
     );
-    return !current || current.deleted ? 'created' : 'updated';
+    const created = !current || current.deleted === 1;
+    this.onVersionWritten?.({ resourceType, id, version, method: 'update', created, json }, undefined);
+    return created ? 'created' : 'updated';
   }
 
   read(resourceType: string, id: string): Resource {
@@ -279,8 +290,11 @@ export class ResourceTables {
     const stamp = this.nextStamp();
     const stored = stampResource(resource, version, stamp);
     const rows = toIndexRows(options.index ?? extractIndexEntries(stored));
-    this.storeVersion(current, type, id, version, stamp, method, JSON.stringify(stored), rows);
-    return { resource: stored, created: !current || current.deleted === 1 };
+    const body = JSON.stringify(stored);
+    this.storeVersion(current, type, id, version, stamp, method, body, rows);
+    const created = !current || current.deleted === 1;
+    this.onVersionWritten?.({ resourceType: type, id, version, method, created, json: body }, options.audit);
+    return { resource: stored, created };
   }
 
   /** Appends a version with its body, points the resource at it, and replaces its index rows. */

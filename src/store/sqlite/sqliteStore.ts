@@ -4,11 +4,17 @@
  * transaction, which also waits, up to the busy timeout, for writers in other processes (the CLI while
  * `serve` runs). Reads use their own connection and so see only committed data.
  */
+import { hostname, userInfo } from 'node:os';
 import { extractIndexEntries } from '../../fhir/indexExtraction.ts';
 import { FhirError } from '../../fhir/outcome.ts';
 import type { SearchRequest } from '../../fhir/searchRequest.ts';
 import type { Resource } from '../../fhir/types.ts';
 import type {
+  AuditAppended,
+  AuditContext,
+  AuditEntryDraft,
+  AuditQuery,
+  AuditRecord,
   BatchWrite,
   BatchWriteOutcome,
   HistoryRequest,
@@ -17,6 +23,7 @@ import type {
   StoreOperations,
   WriteOptions,
 } from '../types.ts';
+import { AuditLog, createAuditTables } from './auditLog.ts';
 import { openConnection, type Connection } from './connection.ts';
 import { toIndexRows } from './indexWriter.ts';
 import { ResourceTables, type SerializedWrite } from './resourceTables.ts';
@@ -42,6 +49,20 @@ export class SqliteStore implements ResourceStore {
   private readonly writeTables: ResourceTables;
   private readonly readTables: ResourceTables;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly writeAudit: AuditLog;
+  private readonly readAudit: AuditLog;
+  /** Audit entries waiting for the next group commit. */
+  private pendingAudit: {
+    draft: AuditEntryDraft;
+    resolve: (appended: AuditAppended) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  private readonly auditListeners = new Set<(lastSeq: number) => void>();
+  /**
+   * Who writes that carry no audit context are attributed to: the operating-system user running this
+   * process (a CLI command; the server passes the requester with each write).
+   */
+  defaultAudit: AuditContext = { agent: processUser() };
   private readonly writeRecords: RecordTable;
   /** Security records (accounts, clients, ...); see recordTable.ts. */
   readonly records: SecurityRecords;
@@ -49,10 +70,15 @@ export class SqliteStore implements ResourceStore {
   private constructor(file: string, key: Buffer, create: boolean) {
     this.writer = openConnection(file, key, { create });
     migrate(this.writer);
+    createAuditTables(this.writer);
     this.reader = openConnection(file, key, { create: false });
     this.writeTables = new ResourceTables(this.writer);
     this.writeTables.rebuildIndexIfPending(); // after a schema upgrade that changed the index tables
     this.readTables = new ResourceTables(this.reader);
+    this.writeAudit = new AuditLog(this.writer);
+    this.readAudit = new AuditLog(this.reader);
+    this.writeTables.onVersionWritten = (written, audit) =>
+      this.writeAudit.appendWrite(written, audit ?? this.defaultAudit);
     ensureRecordTable(this.writer);
     this.writeRecords = new RecordTable(this.writer);
     this.records = securityRecords(new RecordTable(this.reader), this.writeRecords, (work) =>
@@ -105,6 +131,78 @@ export class SqliteStore implements ResourceStore {
     return this.exclusive(() => serialized.map((w) => this.writeTables.writeSerialized(w)));
   }
 
+  // ---- The audit chain (docs/audit-chain.md) ----
+
+  /** Group commit: entries arriving while the writer is busy, or in the same turn, share one transaction. */
+  appendAudit(draft: AuditEntryDraft): Promise<AuditAppended> {
+    return new Promise((resolve, reject) => {
+      this.pendingAudit.push({ draft, resolve, reject });
+      if (this.pendingAudit.length === 1) void this.enqueue(() => this.flushAudit());
+    });
+  }
+
+  private async flushAudit(): Promise<void> {
+    // Let the requests that arrived in this turn of the event loop join the batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    const batch = this.pendingAudit;
+    this.pendingAudit = [];
+    if (batch.length === 0) return;
+    let appended: AuditAppended[];
+    try {
+      appended = this.writer.transaction(() => batch.map((p) => this.writeAudit.append(p.draft))).immediate();
+    } catch (error) {
+      this.writeAudit.appendedSeq = undefined;
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.auditCommitted();
+    batch.forEach((p, i) => p.resolve(appended[i]!));
+  }
+
+  async auditHead(): Promise<AuditAppended> {
+    return this.readAudit.head();
+  }
+
+  async auditEntriesAfter(afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    return this.readAudit.entriesAfter(afterSeq, limit);
+  }
+
+  async searchAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.readAudit.search(query);
+  }
+
+  /** Every entry in seq order as raw rows [seq, time, entry, hash], read in one pass: for `audit verify`. */
+  readAuditChain(): IterableIterator<[number, number, string, Buffer]> {
+    return this.readAudit.iterateRaw();
+  }
+
+  addAuditCheckpoint(seq: number, line: string): Promise<void> {
+    return this.exclusive(() => this.writeAudit.addCheckpoint(seq, line));
+  }
+
+  async auditCheckpoints(): Promise<{ seq: number; line: string }[]> {
+    return this.readAudit.checkpoints();
+  }
+
+  onAuditCommitted(listener: (lastSeq: number) => void): () => void {
+    this.auditListeners.add(listener);
+    return () => this.auditListeners.delete(listener);
+  }
+
+  /** After a commit: tells the listeners (forwarding, checkpoints) that the chain has grown. */
+  private auditCommitted(): void {
+    const seq = this.writeAudit.appendedSeq;
+    this.writeAudit.appendedSeq = undefined;
+    if (seq === undefined) return;
+    for (const listener of this.auditListeners) {
+      try {
+        listener(seq);
+      } catch (error) {
+        console.error(`audit listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
   /**
    * `transaction` for bulk loads (the importer's path): `tx` also writes batches serialized ahead, by
    * import workers, so that this thread only runs the SQL. No savepoint per batch (they make a bulk
@@ -128,15 +226,18 @@ export class SqliteStore implements ResourceStore {
         vread: async (t, id, v) => tables.vread(t, id, v),
         history: async (request) => tables.history(request),
         search: async (request) => tables.search(request),
+        appendAudit: async (draft) => this.writeAudit.append(draft),
         records: transactionRecords(this.writeRecords),
       };
       this.writer.exec('BEGIN IMMEDIATE');
       try {
         const result = await work(tx);
         this.writer.exec('COMMIT');
+        this.auditCommitted();
         return result;
       } catch (error) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        this.writeAudit.appendedSeq = undefined;
         throw error;
       }
     });
@@ -189,7 +290,15 @@ export class SqliteStore implements ResourceStore {
 
   /** One write in its own IMMEDIATE transaction, after the writes queued before it. */
   private exclusive<T>(write: () => T): Promise<T> {
-    return this.enqueue(async () => this.writer.transaction(write).immediate());
+    return this.enqueue(async () => {
+      try {
+        const result = this.writer.transaction(write).immediate();
+        this.auditCommitted();
+        return result;
+      } finally {
+        this.writeAudit.appendedSeq = undefined;
+      }
+    });
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -212,6 +321,16 @@ function serializeWrite(write: BatchWrite): SerializedWrite {
     rows: toIndexRows(index ?? extractIndexEntries(resource)),
     keepExisting,
   };
+}
+
+function processUser(): { type: string; id: string } {
+  let name: string;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = String(process.getuid?.() ?? 'unknown');
+  }
+  return { type: 'os-user', id: `${name}@${hostname()}` };
 }
 
 function migrate(db: Connection): void {
