@@ -54,10 +54,14 @@ export class SearchSqlBuilder {
     const back = request.after?.before === true;
     const scan = back ? keys.map((k) => ({ ...k, descending: !k.descending })) : keys;
     const after = request.after ? `WHERE ${keysetAfter(scan, request.after, back, params)}` : '';
-    const order = (alias: string, by: SortExpression[], ridDescending: boolean) =>
+    // Resources without a value for a key come after those with one, in either direction (as a
+    // reader expects); the reversed scan of paging back puts them first, which reverses exactly.
+    const order = (alias: string, by: SortExpression[], reversed: boolean) =>
       [
-        ...by.map((k, i) => `${alias}.k${i} ${k.descending ? 'DESC' : 'ASC'}`),
-        `${alias}.rid ${ridDescending ? 'DESC' : 'ASC'}`,
+        ...by.map(
+          (k, i) => `${alias}.k${i} ${k.descending ? 'DESC' : 'ASC'} NULLS ${reversed ? 'FIRST' : 'LAST'}`,
+        ),
+        `${alias}.rid ${reversed ? 'DESC' : 'ASC'}`,
       ].join(', ');
     params.push(request.count + 1, request.offset);
     // The page's rows are chosen first, and only their bodies read: a sort over many matches then
@@ -202,8 +206,8 @@ export class SearchSqlBuilder {
   private sortKeys(sort: SortKey[], types: string[], params: unknown[]): SortExpression[] {
     return sort.map((key) => {
       const { descending } = key;
-      if (key.code === '_id') return { expression: 'r.id', descending };
-      if (key.code === '_lastUpdated') return { expression: 'r.last_updated', descending };
+      if (key.code === '_id') return { expression: 'r.id', descending, nullable: false };
+      if (key.code === '_lastUpdated') return { expression: 'r.last_updated', descending, nullable: false };
       const table = TABLE_OF[key.paramType!];
       // UCUM quantities sort by their canonical value, so that 900 mg comes before 1 g.
       const column = {
@@ -221,6 +225,7 @@ export class SearchSqlBuilder {
       return {
         expression: `(SELECT ${pick}(${column}) FROM ${table} x WHERE x.rid = r.rid AND x.pid IN (${pids}))`,
         descending,
+        nullable: true,
       };
     });
   }
@@ -229,12 +234,14 @@ export class SearchSqlBuilder {
 interface SortExpression {
   expression: string;
   descending: boolean;
+  /** False for columns that always hold a value (no NULLS LAST, which could keep an index from ordering). */
+  nullable: boolean;
 }
 
 /**
  * Rows after the cursor in the scan order (keys, then row id, descending when paging back): equal on
- * the keys before one, and after it on that one. SQLite puts NULLs (no value) first when ascending
- * and last when descending, so reversing every key reverses the order exactly.
+ * the keys before one, and after it on that one. NULLs (no value) come last in the forward order and
+ * first in the reversed one (see `page`).
  */
 function keysetAfter(keys: SortExpression[], cursor: PageCursor, back: boolean, params: unknown[]): string {
   const values = keys.map((_key, i) => cursor.keys[i] ?? null);
@@ -248,11 +255,11 @@ function keysetAfter(keys: SortExpression[], cursor: PageCursor, back: boolean, 
     const column = `p.k${i}`;
     const equal = equalBefore(i);
     const value = values[i];
-    if (value === null) return [...equal, key.descending ? '0' : `${column} IS NOT NULL`].join(' AND ');
+    const nullsLast = !back;
+    if (value === null) return [...equal, nullsLast ? '0' : `${column} IS NOT NULL`].join(' AND ');
     params.push(value);
-    return [...equal, key.descending ? `(${column} < ? OR ${column} IS NULL)` : `${column} > ?`].join(
-      ' AND ',
-    );
+    const beyond = key.descending ? `${column} < ?` : `${column} > ?`;
+    return [...equal, nullsLast ? `(${beyond} OR ${column} IS NULL)` : beyond].join(' AND ');
   });
   const equal = equalBefore(keys.length);
   params.push(cursor.rid);
