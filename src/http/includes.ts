@@ -5,6 +5,7 @@
  */
 import { extractParameterEntries } from '../fhir/indexExtraction.ts';
 import { searchParametersFor } from '../fhir/searchParameters.ts';
+import { resourceTypes } from '../fhir/validation/index.ts';
 import type { IncludeSpec, SearchRequest } from '../fhir/searchRequest.ts';
 import type { Resource } from '../fhir/types.ts';
 import type { StoreOperations } from '../store/index.ts';
@@ -78,11 +79,11 @@ async function referring(
   resources: Resource[],
   spec: IncludeSpec,
 ): Promise<Resource[]> {
-  if (spec.sourceType === '*') return [];
   const targets = resources.filter((r) => !spec.targetType || r.resourceType === spec.targetType).map(keyOf);
   if (targets.length === 0) return [];
+  // `_revinclude=*`: whatever refers to the matches, of any type, through any reference parameter.
   return lookup(ops, {
-    types: [spec.sourceType],
+    types: spec.sourceType === '*' ? resourceTypes() : [spec.sourceType],
     criteria: [{ kind: 'reference', code: spec.code, values: targets }],
   });
 }

@@ -82,6 +82,13 @@ test('_revinclude adds what refers to the matches; :iterate follows on from the 
   assert.equal(bad.status, 400);
 });
 
+test('_revinclude=* adds everything that refers to the matches, of any type', async () => {
+  const patient = await fhirFetch(`${server.base}/Patient?_id=pat-1&_revinclude=*`);
+  assert.deepEqual(byMode(patient.body, 'include'), ['Condition/c-1', 'Condition/c-2', 'Encounter/enc-1']);
+  const doctor = await fhirFetch(`${server.base}/Practitioner?_id=doc-1&_revinclude=*`);
+  assert.deepEqual(byMode(doctor.body, 'include'), ['Encounter/enc-1', 'Patient/pat-1']);
+});
+
 test('_summary=true keeps the summary elements and tags the resource SUBSETTED', async () => {
   const res = await fhirFetch(`${server.base}/Patient?_id=pat-1&_summary=true`);
   const patient = res.body.entry[0].resource;

@@ -86,8 +86,16 @@ export class SearchSqlBuilder {
     return { text: clauses.join(' AND '), params };
   }
 
-  /** The pids of a parameter code across the searched types, as a bound IN list. */
+  /**
+   * The pids of a parameter code across the searched types, as a bound IN list. The code `*` stands
+   * for every parameter of those types (each index table holds only its own kind's rows), as
+   * `_revinclude=*` needs for references.
+   */
   private pidList(code: string, types: string[], params: unknown[]): string {
+    if (code === '*') {
+      params.push(...types);
+      return `SELECT pid FROM search_param WHERE type IN (${types.map(() => '?').join(', ')})`;
+    }
     const pids = types.map((t) => this.pids.find(t, code)).filter((p): p is number => p !== undefined);
     if (pids.length === 0) return 'NULL';
     params.push(...pids);
