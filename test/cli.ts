@@ -24,8 +24,15 @@ export function chartvault(...args: string[]): CliResult {
   }
 }
 
-/** `chartvault serve` on a free loopback port, as a child process; resolves once it listens. */
-export function startServe(data: string, keyDir: string): Promise<{ base: string; process: ChildProcess }> {
+/**
+ * `chartvault serve` on a free loopback port, as a child process; resolves once it listens. Plain HTTP
+ * (`--insecure-http`) unless `tls` is set; `output` is what it printed up to then.
+ */
+export function startServe(
+  data: string,
+  keyDir: string,
+  options: { tls?: boolean } = {},
+): Promise<{ base: string; process: ChildProcess; output: string }> {
   const server = spawn(
     'node',
     [
@@ -39,7 +46,7 @@ export function startServe(data: string, keyDir: string): Promise<{ base: string
       '127.0.0.1',
       '--port',
       '0',
-      '--insecure-http',
+      ...(options.tls ? [] : ['--insecure-http']),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -47,8 +54,9 @@ export function startServe(data: string, keyDir: string): Promise<{ base: string
     let out = '';
     server.stdout!.on('data', (chunk) => {
       out += chunk;
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) resolve({ base: `${match[1]}/fhir`, process: server });
+      const match = /listening on (https?:\/\/127\.0\.0\.1:\d+)\n(.*fingerprint.*\n)?/.exec(out);
+      if (match && (!options.tls || match[2]))
+        resolve({ base: `${match[1]}/fhir`, process: server, output: out });
     });
     server.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
   });
