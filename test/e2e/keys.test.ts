@@ -209,7 +209,7 @@ test('a rotation cut short after the rekey is finished by the next serve', async
   assert.match(served.output, /Finished an interrupted data key rotation/);
   assert.deepEqual(currentKey(), newKey);
   assert.equal(existsSync(pendingDataKeyFilePath(keyDir, storeId)), false);
-  const patients = await (await fetch(`${served.base}/Patient?_summary=count`)).json();
+  const patients = (await (await fetch(`${served.base}/Patient?_summary=count`)).json()) as { total: number };
   assert.equal(patients.total, 12);
   await stop(served.process);
   assert.deepEqual(digestOfDatabase(newKey), before);
