@@ -19,6 +19,7 @@ import {
   type FhirRequest,
   type FhirResponse,
 } from './fhirExchange.ts';
+import { withLocalReferences } from './localReferences.ts';
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 const MAX_HISTORY_PAGE = 1000;
@@ -186,6 +187,7 @@ export async function search(
   req: FhirRequest,
 ): Promise<FhirResponse> {
   const parsed = parseSearch(types, req.query, { strict: req.strict });
+  parsed.request.criteria = withLocalReferences(parsed.request.criteria, ctx.baseUrl);
   const result = await ops.search(parsed.request);
   const included = await findIncludes(ops, result.resources, parsed.includes);
   return { status: 200, resource: searchBundle(ctx, path, req.query, parsed, result, included) };

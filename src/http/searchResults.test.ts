@@ -165,3 +165,11 @@ test('_list finds the resources a List holds', async () => {
   });
   assert.equal(functional.status, 400);
 });
+
+test('a reference searched by an absolute URL on this server is the local resource; another server is not', async () => {
+  const ids = async (query: string) =>
+    byMode((await fhirFetch(`${server.base}/Condition?subject=${encodeURIComponent(query)}`)).body, 'match');
+  assert.deepEqual(await ids(`${server.base}/Patient/pat-1`), ['Condition/c-1', 'Condition/c-2']);
+  assert.deepEqual(await ids(`${server.base}/Patient/pat-1/_history/1`), ['Condition/c-1', 'Condition/c-2']);
+  assert.deepEqual(await ids('http://elsewhere.example/fhir/Patient/pat-1'), []);
+});
