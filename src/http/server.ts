@@ -11,6 +11,8 @@ import { routeRequest } from './fhirRouter.ts';
 import { parseJsonBody } from './jsonBody.ts';
 import { setSecurityHeaders } from './securityHeaders.ts';
 import { httpsOptions, type TlsCredentials } from './tls.ts';
+import { authRoutes } from './authRoutes.ts';
+import type { TokenKeys } from '../access/index.ts';
 
 export interface ServerOptions {
   store: ResourceStore;
@@ -18,6 +20,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Serve HTTPS with this certificate and key; without it, plain HTTP (loopback only, see serve). */
   tls?: TlsCredentials;
+  /** The access-token signing key (access/tokenKeys.ts); without it, one made in memory at start. */
+  tokenKeys?: TokenKeys;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -93,6 +97,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     const response = await routeRequest(options.store, { baseUrl }, fhirRequest);
     return send(reply, response, request, query);
   };
+  app.register(authRoutes, { store: options.store, tokenKeys: options.tokenKeys });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/fhir', handler: handle });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/fhir/*', handler: handle });
 

@@ -1,0 +1,155 @@
+/**
+ * Signing in: the password step, then the second factor. Both answer a failure the same way whatever
+ * went wrong (no such user, wrong password, disabled account, throttled), and an unknown user name
+ * costs the same Argon2id work as a known one, so neither the answer nor its timing tells an attacker
+ * which names are accounts. Failures count against the account name and the source address
+ * (throttle.ts); the counters clear only when both factors succeed, so knowing the password does not
+ * buy unlimited guesses at the code.
+ */
+import type { ResourceStore } from '../store/index.ts';
+import { accountId, ACCOUNT_KIND, type Account } from './accounts.ts';
+import { recordAccessEvent, type AccessEvent } from './attribution.ts';
+import { verifyAgainstDummy, verifyPassword } from './passwordHash.ts';
+import { checkThrottle, clearFailures, recordFailure, throttleKeys } from './throttle.ts';
+import { verifyTotp, useRecoveryCode } from './totp.ts';
+import type { HumanRole } from './roles.ts';
+
+export const SIGN_IN_FAILED =
+  'Sign-in failed: the user name or password is not right, or sign-in is paused after too many attempts. Wait a moment and try again, or ask your security officer.';
+export const SECOND_FACTOR_FAILED =
+  'The code is not right, has been used already, or sign-in is paused after too many attempts. Use the newest code from your authenticator app, or a recovery code.';
+
+export type LoginFailure = { ok: false; message: string; retryAfterMs: number };
+
+export type PasswordResult =
+  | {
+      ok: true;
+      userName: string;
+      role: HumanRole;
+      /** What comes next: the code, or (no authenticator yet) enrolling one. */
+      next: 'second-factor' | 'enrol-mfa';
+    }
+  | LoginFailure;
+
+export interface LoginOptions {
+  /** The clock (epoch ms); tests move it. */
+  now?: number;
+}
+
+export async function authenticatePassword(
+  store: ResourceStore,
+  userName: string,
+  password: string,
+  address: string,
+  options: LoginOptions = {},
+): Promise<PasswordResult> {
+  const now = options.now ?? Date.now();
+  const id = accountId(userName);
+  const keys = throttleKeys(id, address);
+  const event = { action: 'login.password', actor: { kind: 'anonymous', id }, address } as const;
+  const throttle = await checkThrottle(store.records, keys, now);
+  if (!throttle.allowed) {
+    await audit(store, {
+      ...event,
+      outcome: 'failure',
+      detail: throttle.locked ? 'locked out' : 'throttled',
+    });
+    return { ok: false, message: SIGN_IN_FAILED, retryAfterMs: throttle.retryAfterMs };
+  }
+  const account = await store.records.get<Account>(ACCOUNT_KIND, id);
+  const usable = account !== undefined && !account.disabled && account.passwordHash !== undefined;
+  const passwordRight = usable
+    ? await verifyPassword(account.passwordHash!, password)
+    : await verifyAgainstDummy(password);
+  if (!usable || !passwordRight) {
+    await recordFailure(store, keys, now);
+    const after = await checkThrottle(store.records, keys, now);
+    await audit(store, {
+      ...event,
+      outcome: 'failure',
+      detail: account ? 'wrong password or disabled' : 'unknown user',
+    });
+    return { ok: false, message: SIGN_IN_FAILED, retryAfterMs: after.retryAfterMs };
+  }
+  await audit(store, { ...event, actor: { kind: 'user', id }, outcome: 'success' });
+  return {
+    ok: true,
+    userName: account.userName,
+    role: account.role,
+    next: account.mfa.totpConfirmed ? 'second-factor' : 'enrol-mfa',
+  };
+}
+
+export type SecondFactorResult =
+  | {
+      ok: true;
+      userName: string;
+      role: HumanRole;
+      method: 'totp' | 'recovery-code';
+      recoveryCodesLeft: number;
+    }
+  | LoginFailure;
+
+/**
+ * Checks a TOTP code (replay refused) or a recovery code (spent on use) for an account whose password
+ * step has just succeeded.
+ */
+export async function verifySecondFactor(
+  store: ResourceStore,
+  userName: string,
+  code: string,
+  address: string,
+  options: LoginOptions = {},
+): Promise<SecondFactorResult> {
+  const now = options.now ?? Date.now();
+  const id = accountId(userName);
+  const keys = throttleKeys(id, address);
+  const event = { action: 'login.second-factor', actor: { kind: 'user', id }, address } as const;
+  const throttle = await checkThrottle(store.records, keys, now);
+  if (!throttle.allowed) {
+    await audit(store, {
+      ...event,
+      outcome: 'failure',
+      detail: throttle.locked ? 'locked out' : 'throttled',
+    });
+    return { ok: false, message: SECOND_FACTOR_FAILED, retryAfterMs: throttle.retryAfterMs };
+  }
+  // A TOTP code has 6 digits; a recovery code is longer.
+  const isRecoveryCode = code.replace(/\s+/g, '').length > 6;
+  // Checked and spent in one transaction, so the same code sent twice at once counts once.
+  const result = await store.transaction(async (tx) => {
+    const account = await tx.records.get<Account>(ACCOUNT_KIND, id);
+    if (!account || account.disabled || !account.mfa.totpConfirmed || !account.mfa.totpSecret)
+      return undefined;
+    if (isRecoveryCode) {
+      const remaining = useRecoveryCode(account.mfa.recoveryCodeHashes, code);
+      if (!remaining) return undefined;
+      account.mfa.recoveryCodeHashes = remaining;
+    } else {
+      const check = verifyTotp(account.mfa.totpSecret, code, account.mfa.lastTotpStep, now);
+      if (!check.ok) return undefined;
+      account.mfa.lastTotpStep = check.step;
+    }
+    await tx.records.put(ACCOUNT_KIND, id, account);
+    return account;
+  });
+  if (!result) {
+    await recordFailure(store, keys, now);
+    const after = await checkThrottle(store.records, keys, now);
+    await audit(store, { ...event, outcome: 'failure', detail: 'wrong or used code' });
+    return { ok: false, message: SECOND_FACTOR_FAILED, retryAfterMs: after.retryAfterMs };
+  }
+  await clearFailures(store.records, keys[0]!);
+  await audit(store, { ...event, outcome: 'success', detail: isRecoveryCode ? 'recovery code' : 'totp' });
+  return {
+    ok: true,
+    userName: result.userName,
+    role: result.role,
+    method: isRecoveryCode ? 'recovery-code' : 'totp',
+    recoveryCodesLeft: result.mfa.recoveryCodeHashes.length,
+  };
+}
+
+async function audit(store: ResourceStore, event: AccessEvent): Promise<void> {
+  await store.transaction((tx) => recordAccessEvent(tx, event));
+}
