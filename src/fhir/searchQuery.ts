@@ -13,6 +13,7 @@ import type {
   SortKey,
   TokenValue,
 } from './searchRequest.ts';
+import { impliedSystemCodes } from './impliedCodeSystems.ts';
 import { getSearchParameter, type SearchParamDef } from './searchParameters.ts';
 import { dateRange } from './dateRange.ts';
 import { decodeCursor } from './searchCursor.ts';
@@ -207,11 +208,29 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
   }
   const targets = [...new Set(definitions.flatMap((d) => d.targets))];
   const criterion = parseCriterion(name, code, modifier, paramType as IndexedParamType, value, targets);
+  if (criterion?.kind === 'token' && (modifier === undefined || modifier === 'not'))
+    criterion.values = withImpliedSystems(types, code, criterion.values);
   if (!criterion)
     throw badRequest(
       `Search parameter ${name}: ${code} (a ${paramType} parameter) does not support the modifier :${modifier}.`,
     );
   return criterion;
+}
+
+/**
+ * `system|code` also finds elements of type `code` whose binding implies that system: they are
+ * indexed without one (see impliedCodeSystems.ts).
+ */
+function withImpliedSystems(types: string[], code: string, values: TokenValue[]): TokenValue[] {
+  const implied = types.map((t) => impliedSystemCodes(t, code));
+  const extra = values.filter(
+    (v) =>
+      v.system !== undefined &&
+      v.system !== '' &&
+      v.code !== undefined &&
+      implied.some((pairs) => pairs?.has(`${v.system}|${v.code}`)),
+  );
+  return extra.length === 0 ? values : [...values, ...extra.map((v) => ({ system: '', code: v.code }))];
 }
 
 /** A filter inside a chain or `_has`: there an unknown parameter is a malformed request, never ignored. */

@@ -1,7 +1,8 @@
 /**
  * What is ignored and what is refused: an unknown parameter is ignored (and reported) under lenient
  * handling, but a known parameter with a wrong modifier, or a malformed chain or `_has`, is a 400
- * whatever the handling. Also `_id:not` and ContactPoint tokens with their system.
+ * whatever the handling. Also `_id:not`, ContactPoint tokens with their system, and the systems that
+ * code elements' bindings imply.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -78,4 +79,23 @@ test('telecom tokens carry ContactPoint.system: email|address, phone|, or the va
     const res = await fhirFetch(`${server.base}/Patient?telecom=${encodeURIComponent(value)}`);
     assert.deepEqual(ids(res.body), expected, value);
   }
+});
+
+test('code elements answer to the system their binding implies, and to no other', async () => {
+  const status = 'http://hl7.org/fhir/observation-status';
+  for (const [value, expected] of [
+    ['final', ['obs']],
+    ['|final', ['obs']],
+    [`${status}|final`, ['obs']],
+    [`${status}|amended`, []],
+    ['http://example.org/other|final', []],
+    [`http://example.org/other|amended,${status}|final`, ['obs']],
+  ] as const) {
+    const res = await fhirFetch(`${server.base}/Observation?status=${encodeURIComponent(value)}`);
+    assert.deepEqual(ids(res.body), expected, value);
+  }
+  const not = await fhirFetch(
+    `${server.base}/Observation?status:not=${encodeURIComponent(`${status}|final`)}`,
+  );
+  assert.deepEqual(ids(not.body), []);
 });
