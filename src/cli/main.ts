@@ -165,6 +165,75 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (options) => (await import('./keysCommand.ts')).rotateStoreCommand(options));
   // keys rotate-audit: the audit module registers its signing key's rotation here.
 
+  const users = program
+    .command('users')
+    .description("people's accounts (attributed to the OS user running this)");
+  users
+    .command('add')
+    .description('add a named account; without --password-file, print a one-time enrolment code')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--user <name>', 'user name (letters, digits, . _ - @)')
+    .requiredOption('--role <role>', 'physician, nurse, front-desk, billing or security-officer')
+    .option('--display <name>', 'the name shown to others')
+    .option('--password-file <file>', 'file holding the first password')
+    .option('--json', 'print the result as JSON')
+    .action(async (options) => (await import('./usersCommand.ts')).usersAddCommand(options));
+  users
+    .command('disable')
+    .description('disable an account: sign-in, sessions and tokens stop at once')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--user <name>', 'user name')
+    .action(async (options) => (await import('./usersCommand.ts')).usersDisableCommand(options));
+  users
+    .command('reset-mfa')
+    .description(
+      "remove an account's authenticator and recovery codes (a new one is enrolled at next sign-in)",
+    )
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--user <name>', 'user name')
+    .action(async (options) => (await import('./usersCommand.ts')).usersResetMfaCommand(options));
+  users
+    .command('list')
+    .description('list the accounts')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--json', 'print JSON')
+    .action(async (options) => (await import('./usersCommand.ts')).usersListCommand(options));
+
+  const clients = program
+    .command('clients')
+    .description('registered systems (OAuth clients) that get access tokens');
+  clients
+    .command('add')
+    .description(
+      'register a client: a secret for client_secret_basic, or its public keys for private_key_jwt',
+    )
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--name <name>', 'what the client is, e.g. lab-interface')
+    .requiredOption('--scopes <scopes>', "SMART scopes, space-separated, e.g. 'system/*.rs'")
+    .option('--jwks <file>', "the client's public keys (JWKS JSON): private_key_jwt")
+    .option('--jwks-url <url>', 'where the client publishes its JWKS (https): private_key_jwt')
+    .option('--json', 'print {"client_id", "client_secret"} as JSON')
+    .action(async (options) => (await import('./clientsCommand.ts')).clientsAddCommand(options));
+  clients
+    .command('revoke')
+    .description('revoke a client: no new tokens, its current tokens stop at once')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--client-id <id>', 'the client_id')
+    .action(async (options) => (await import('./clientsCommand.ts')).clientsRevokeCommand(options));
+  clients
+    .command('list')
+    .description('list the registered clients')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--json', 'print JSON')
+    .action(async (options) => (await import('./clientsCommand.ts')).clientsListCommand(options));
+
   try {
     await program.parseAsync(argv);
   } catch (error) {
