@@ -16,6 +16,7 @@ import {
   type BackupTarget,
   type RecoveryKit,
 } from '../backup/index.ts';
+import { AuditTrail, commandLineAgent } from '../audit/index.ts';
 import { loadBackupKey, openStore, readSettingsText } from '../store/index.ts';
 import { CliError } from './main.ts';
 
@@ -70,6 +71,20 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
     const release = acquireBackupLock(options.data);
     try {
       const { store, settings: parsed } = openStore(options.data, options.keyDir);
+      const trail = await AuditTrail.open({
+        store,
+        dataDir: options.data,
+        keyDir: options.keyDir,
+        storeId: parsed.storeId,
+      });
+      // One audit entry per run, success or failure.
+      const recordBackup = (outcome: 'success' | 'failure', detail: Record<string, string | number>) =>
+        store.appendAudit({
+          agent: commandLineAgent(),
+          action: 'backup',
+          outcome,
+          detail: { target: target.description, ...detail },
+        });
       try {
         const keys = deriveBackupKeys(loadBackupKey(options.keyDir, parsed.storeId).key);
         const lastKnown = lastSnapshotIn(options.data, target.description);
@@ -80,8 +95,16 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
           keys,
           target,
           lastKnown,
+        }).catch(async (error: unknown) => {
+          await recordBackup('failure', { error: (error as Error).message.slice(0, 300) });
+          throw error;
         });
         rememberSnapshot(options.data, target.description, result.name);
+        await recordBackup('success', {
+          snapshot: result.name,
+          versions: result.versions,
+          ...(result.unchanged ? { unchanged: 1 } : {}),
+        });
         if (result.unchanged) {
           console.log(
             `No change since snapshot ${shortId(result.name)}; nothing written to ${target.description}.`,
@@ -95,6 +118,7 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
             `${result.objectsWritten} objects, ${mb(result.bytesWritten)} written in ${result.seconds.toFixed(2)} s.`,
         );
       } finally {
+        await trail.close();
         await store.close();
       }
     } finally {

@@ -1,5 +1,6 @@
 /** `chartvault import`: Bundles and Bulk NDJSON into the store, with progress and a report. */
 import cliProgress from 'cli-progress';
+import { AuditTrail, commandLineAgent } from '../audit/index.ts';
 import { importPaths, type ImportReport } from '../import/importer.ts';
 import { openStore } from '../store/index.ts';
 import { CliError } from './main.ts';
@@ -11,7 +12,16 @@ export async function importCommand(
   const workers = options.workers === undefined ? undefined : Number(options.workers);
   if (workers !== undefined && !(Number.isInteger(workers) && workers > 0))
     throw new CliError(`--workers must be a positive whole number.`);
-  const { store } = openStore(options.data, options.keyDir);
+  const { store, settings } = openStore(options.data, options.keyDir);
+  const audit = { agent: commandLineAgent(), detail: { via: 'import' } };
+  // Each version the import writes is recorded by the store, in its transaction, under this agent.
+  store.defaultAudit = audit;
+  const trail = await AuditTrail.open({
+    store,
+    dataDir: options.data,
+    keyDir: options.keyDir,
+    storeId: settings.storeId,
+  });
   const showBar = options.progress && process.stderr.isTTY;
   const bar = new cliProgress.SingleBar(
     { format: 'importing [{bar}] {value}/{total} files | {resources} resources', stream: process.stderr },
@@ -31,10 +41,18 @@ export async function importCommand(
       },
     });
     if (started) bar.stop();
+    const written = Object.values(report.byType).reduce((n, c) => n + c.created + c.updated + c.deleted, 0);
+    await store.appendAudit({
+      agent: audit.agent,
+      action: 'import',
+      outcome: report.rejected.length > 0 ? 'failure' : 'success',
+      detail: { files: report.files, written, rejected: report.rejected.length },
+    });
     printReport(report);
     if (report.files === 0) throw new CliError(`No .json or .ndjson files found in ${paths.join(', ')}.`);
     if (report.rejected.length > 0) process.exitCode = 3;
   } finally {
+    await trail.close();
     await store.close();
   }
 }

@@ -1,5 +1,6 @@
 /** `chartvault init`: a new encrypted store and its key. */
 import { resolve } from 'node:path';
+import { createAuditSigningKey } from '../audit/index.ts';
 import { initStore, isDataDirectory, machineTimeZone } from '../store/index.ts';
 import { loadBackupKey } from '../store/index.ts';
 import { defaultKitPath, KIT_ADVICE, writeKitFile } from './kitCommand.ts';
@@ -21,6 +22,8 @@ export async function initCommand(options: {
   const givenTls = givenTlsPair(options); // checked before anything is created
   const { store, keyFile, settings, backupKeyFile } = initStore(options.data, options.keyDir, timeZone);
   await store.close();
+  // The key that signs the audit chain's checkpoints (docs/audit-chain.md, section 4).
+  const auditKey = createAuditSigningKey(options.keyDir, settings.storeId);
   const kit = await writeKitFile(
     options.kitOut ?? defaultKitPath(options.keyDir, settings.storeId),
     settings.storeId,
@@ -33,6 +36,7 @@ export async function initCommand(options: {
   console.log(
     'Keep a copy of that key somewhere safe and away from this machine: without it the data cannot be read.',
   );
+  console.log(`The audit signing key is in ${auditKey.file}.`);
   console.log(`The backup key is in ${backupKeyFile}; the recovery kit is in ${kit}.`);
   console.log(KIT_ADVICE);
   await setUpStoreTls(options.data, options.keyDir, settings.storeId, givenTls);

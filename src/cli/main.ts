@@ -143,6 +143,34 @@ export async function main(argv: string[]): Promise<void> {
     .option('--snapshot <id>', 'snapshot id (default: the newest)')
     .action(async (options) => (await import('./restoreCommand.ts')).restoreCommand(options));
 
+  const audit = program.command('audit').description('the tamper-evident audit trail');
+  audit
+    .command('verify')
+    .description('check the audit chain and its signed checkpoints; names the first entry that breaks it')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .action(async (options) => (await import('./auditCommand.ts')).auditVerifyCommand(options));
+  audit
+    .command('forward')
+    .description('have serve forward audit entries as they happen (JSON lines to a file, syslog over TLS)')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--to-file <file>', 'append JSON lines to this file')
+    .option('--syslog-tls <host:port>', 'send RFC 5424 messages over TLS (RFC 5425) to this collector')
+    .option('--ca <file>', "the collector's CA certificate (PEM), when the system's CAs do not vouch for it")
+    .action(async (options) => (await import('./auditCommand.ts')).auditForwardCommand(options));
+  program
+    .command('report')
+    .description('reports from the audit trail')
+    .command('access')
+    .description("who has seen or changed a patient's record")
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--patient <id>', 'the Patient id')
+    .option('--since <date>', 'only accesses from this date on')
+    .option('--json', 'print JSON')
+    .action(async (options) => (await import('./reportCommand.ts')).reportAccessCommand(options));
+
   const keys = program.command('keys').description('rotate the keys of a store, each with its own command');
   keys
     .command('rotate-tls')

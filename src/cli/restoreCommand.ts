@@ -1,6 +1,8 @@
 /** `chartvault restore`: a new store from one target and the recovery kit alone. */
 import { resolve } from 'node:path';
+import { AuditTrail, commandLineAgent } from '../audit/index.ts';
 import { restoreSnapshot, shortId } from '../backup/index.ts';
+import { openStore } from '../store/index.ts';
 import { asCliError, openTarget, readKitFile } from './backupCommand.ts';
 
 export async function restoreCommand(options: {
@@ -21,6 +23,30 @@ export async function restoreCommand(options: {
       snapshot: options.snapshot,
     });
     const m = result.snapshot.manifest;
+    // The restored store's chain starts with its restore (docs/audit-chain.md, section 8).
+    const { store, settings } = openStore(options.data, options.keyDir);
+    try {
+      const trail = await AuditTrail.open({
+        store,
+        dataDir: options.data,
+        keyDir: options.keyDir,
+        storeId: settings.storeId,
+      });
+      await store.appendAudit({
+        agent: commandLineAgent(),
+        action: 'restore',
+        outcome: 'success',
+        detail: {
+          from: target.description,
+          snapshot: result.snapshot.name,
+          resources: result.resources,
+          versions: result.versions,
+        },
+      });
+      await trail.close();
+    } finally {
+      await store.close();
+    }
     console.log(
       `Restored snapshot ${shortId(result.snapshot.name)} (#${m.sequence}, taken ${m.createdAt}) into ${resolve(options.data)}: ` +
         `${result.resources} resources, ${result.versions} versions, checked against the snapshot, in ${result.seconds.toFixed(2)} s.`,

@@ -6,6 +6,7 @@ import { validateResource } from '../fhir/validation/index.ts';
 import { openStore, type ResourceStore, type StoreSettings } from '../store/index.ts';
 import { startScheduledExports } from '../downtime/index.ts';
 import { loadDataKey } from '../store/keyStore.ts';
+import { AuditTrail } from '../audit/index.ts';
 import { CliError } from './main.ts';
 import { recoverInterruptedStoreKeyRotation } from './storeKeyRotation.ts';
 
@@ -118,9 +119,21 @@ export async function serveStore(
         log: (line) => console.log(line),
       })
     : undefined;
+  // The audit chain's signed checkpoints and forwarding (docs/audit-chain.md).
+  const auditTrail = data
+    ? await AuditTrail.open({
+        store,
+        dataDir: data.dataDir,
+        keyDir: data.keyDir,
+        storeId: data.settings.storeId,
+        forward: true,
+        log: (line) => console.log(line),
+      })
+    : undefined;
   const stop = async () => {
     downtime?.stop();
     await app.close();
+    await auditTrail?.close();
     await store.close();
     process.exit(0);
   };

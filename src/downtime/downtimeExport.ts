@@ -1,9 +1,8 @@
 /**
  * One downtime export: read the store, seal the contents, write the file (to a chosen path or to every
- * downtime location), and record the export as an AuditEvent in the store.
+ * downtime location), and record the export in the audit chain.
  */
-import type { Resource } from '../fhir/types.ts';
-import type { ResourceStore } from '../store/index.ts';
+import type { AuditAgent, AuditEntryDraft, ResourceStore } from '../store/index.ts';
 import { localDateTime } from './clinicCalendar.ts';
 import type { DowntimeContent } from './contentModel.ts';
 import { keyId, seal, type DowntimeKey } from './downtimeCrypto.ts';
@@ -104,8 +103,8 @@ export async function exportDowntime(request: ExportRequest): Promise<ExportRepo
     locations,
   };
   // Attempts are audited too: a copy that failed half-way may still have left the building.
-  await request.store.create(
-    auditEvent(report, request, patientIds.slice(0, content.patients.length), failure),
+  await request.store.appendAudit(
+    auditEntry(report, request, patientIds.slice(0, content.patients.length), failure),
   );
   if (failure) throw new DowntimeExportError(failure);
   return report;
@@ -148,12 +147,16 @@ function buildPage(content: DowntimeContent, request: ExportRequest): { page: st
   return { page, overLimit: !fits(page) };
 }
 
-function auditEvent(
+/**
+ * The export's audit entry: who, which charts left the server (what a breach assessment needs if a
+ * copy is lost), where the copies went and what failed. No names or chart content.
+ */
+function auditEntry(
   report: ExportReport,
   request: ExportRequest,
   patientIds: string[],
   failure: string | undefined,
-): Resource {
+): AuditEntryDraft {
   const failed = [
     ...report.locations.filter((l) => l.error).map((l) => l.error!),
     ...(failure ? [failure] : []),
@@ -162,23 +165,25 @@ function auditEvent(
     ? [report.file]
     : report.locations.filter((l) => l.file).map((l) => l.file!);
   return {
-    resourceType: 'AuditEvent',
-    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110106', display: 'Export' },
-    subtype: [{ system: 'urn:chartvault:audit', code: 'downtime-export', display: 'Downtime copy export' }],
-    action: 'R',
-    recorded: new Date().toISOString(),
-    outcome: destinations.length === 0 ? '8' : failed.length ? '4' : '0',
-    outcomeDesc: [
-      `${report.patients} charts, ${report.appointments} appointments, ${report.days.length} clinic days, ${report.bytes} bytes`,
-      ...destinations.map((d) => `written: ${d}`),
-      ...failed.map((f) => `failed: ${f}`),
-    ].join('; '),
-    agent: [{ who: { display: request.exportedBy }, requestor: true }],
-    source: { observer: { display: 'ChartVault downtime export' } },
-    // The charts that left the server: what a breach assessment needs if a copy is lost.
-    entity: patientIds.map((id) => ({
-      what: { reference: `Patient/${id}` },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
-    })),
-  } as Resource;
+    agent: exportAgent(request.exportedBy),
+    action: 'export',
+    resource: { type: 'downtime-copy' },
+    patients: patientIds,
+    outcome: destinations.length > 0 && failed.length === 0 ? 'success' : 'failure',
+    detail: {
+      charts: report.patients,
+      appointments: report.appointments,
+      days: report.days.length,
+      bytes: report.bytes,
+      written: destinations.join('; '),
+      ...(failed.length > 0 ? { failed: failed.join('; ').slice(0, 1000) } : {}),
+    },
+  };
+}
+
+/** `user@host` from the CLI; otherwise a scheduled export of the server. */
+function exportAgent(exportedBy: string): AuditAgent {
+  return /^[^\s@]+@[^\s@]+$/.test(exportedBy)
+    ? { type: 'os-user', id: exportedBy }
+    : { type: 'system', id: 'downtime-schedule', display: exportedBy };
 }

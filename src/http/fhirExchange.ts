@@ -4,6 +4,7 @@
  */
 import type { OperationOutcome } from '../fhir/outcome.ts';
 import type { Resource } from '../fhir/types.ts';
+import type { AuditAgent } from '../store/index.ts';
 
 export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 
@@ -33,6 +34,12 @@ export interface FhirResponse {
 export interface FhirContext {
   /** Absolute base URL of the FHIR API, e.g. `http://127.0.0.1:8080/fhir`. */
   baseUrl: string;
+  /**
+   * Who is asking, for the audit trail: every interaction is recorded under this agent. Filled by the
+   * server from the request (the access layer puts the signed-in principal here); absent only when a
+   * benchmark measures the API without its audit trail.
+   */
+  agent?: AuditAgent;
 }
 
 export const etagOf = (versionId: string) => `W/"${versionId}"`;

@@ -1,13 +1,62 @@
-/** Maps a FHIR request (method and path below the base) to its interaction. */
+/**
+ * Maps a FHIR request (method and path below the base) to its interaction, and records every
+ * interaction in the audit chain (docs/audit-chain.md): writes through the store, in the write's own
+ * transaction; reads, searches and failures here, before the answer leaves.
+ */
+import { auditChangeRefused, readAuditEvent, searchAuditEvents } from '../audit/auditEventView.ts';
+import { collectPatientIds, patientIdsInJson } from '../audit/patientLinks.ts';
 import { FhirError } from '../fhir/outcome.ts';
+import type { Resource } from '../fhir/types.ts';
 import { resourceTypes } from '../fhir/validation/index.ts';
-import type { ResourceStore, StoreOperations } from '../store/index.ts';
+import type {
+  AuditAgent,
+  AuditContext,
+  AuditEntryDraft,
+  ResourceStore,
+  StoreOperations,
+  WriteOptions,
+} from '../store/index.ts';
 import { processBundle } from './bundleProcessor.ts';
 import { capabilityStatement } from './capabilityStatement.ts';
 import type { FhirContext, FhirRequest, FhirResponse } from './fhirExchange.ts';
 import * as fhir from './interactions.ts';
 
 export async function routeRequest(
+  ops: StoreOperations | ResourceStore,
+  ctx: FhirContext,
+  req: FhirRequest,
+): Promise<FhirResponse> {
+  const agent = ctx.agent;
+  const what = describe(req);
+  if (!agent || !what) return dispatch(ops, ctx, req);
+  // Failures inside a transaction Bundle roll it back: the Bundle's own failure is recorded instead.
+  const outermost = 'transaction' in ops;
+  let writes = 0;
+  const target = what.write ? auditedOperations(ops, { agent, detail: what.via }, () => writes++) : ops;
+  let response: FhirResponse;
+  try {
+    response = await dispatch(target, ctx, req);
+  } catch (error) {
+    if (outermost) await ops.appendAudit(failureEntry(agent, what, error));
+    throw error;
+  }
+  // A write that stored a version was recorded with it, by the store; anything else is recorded now,
+  // and the answer waits until its entry is durable.
+  if (!what.write || writes === 0) {
+    await ops.appendAudit({
+      agent,
+      action: what.action,
+      resource: what.resource,
+      patients: patientsIn(response, what),
+      outcome: 'success',
+      status: response.status,
+      detail: what.search ? { ...what.via, query: queryText(req), count: entryCount(response) } : what.via,
+    });
+  }
+  return response;
+}
+
+async function dispatch(
   ops: StoreOperations | ResourceStore,
   ctx: FhirContext,
   req: FhirRequest,
@@ -31,6 +80,7 @@ export async function routeRequest(
 
   fhir.checkResourceType(first);
   const type = first;
+  if (type === 'AuditEvent') return auditEvents(ops, ctx, req, segments);
   if (segments.length === 1) {
     if (read) return fhir.search(ops, ctx, [type], type, req);
     // Conditional interactions look up, then write: both in one transaction, so that two concurrent
@@ -92,4 +142,155 @@ function notAllowed(req: FhirRequest): never {
     `${req.method} is not allowed on ${req.path === '' ? 'the FHIR base' : req.path.slice(0, 200)}.`,
     'not-supported',
   );
+}
+
+/** AuditEvent: answered from the audit chain, read-only. */
+function auditEvents(
+  ops: StoreOperations | ResourceStore,
+  ctx: FhirContext,
+  req: FhirRequest,
+  segments: string[],
+): Promise<FhirResponse> {
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  const search = (read && segments.length === 1) || (req.method === 'POST' && segments[1] === '_search');
+  if (!read && !search) throw auditChangeRefused();
+  if (!('searchAudit' in ops))
+    throw new FhirError(400, 'AuditEvent cannot be read inside a transaction Bundle.', 'not-supported');
+  if (search) return searchAuditEvents(ops, ctx.baseUrl, req.query, req.strict);
+  const [, id, history, version] = segments;
+  if (segments.length === 2) return readAuditEvent(ops, id!);
+  if (history === '_history' && segments.length === 4) return readAuditEvent(ops, id!, version);
+  throw new FhirError(405, 'AuditEvent supports read and search only.', 'not-supported');
+}
+
+// ---- Audit of each interaction ----
+
+interface Interaction {
+  action: string;
+  resource?: { type: string; id?: string; version?: string };
+  write: boolean;
+  search: boolean;
+  via?: Record<string, string>;
+}
+
+/** What a request is, for its audit entry; undefined for the capability statement (no patient data). */
+function describe(req: FhirRequest): Interaction | undefined {
+  const [first, second, third, fourth] = req.path === '' ? [] : req.path.split('/');
+  const { method } = req;
+  const read = method === 'GET' || method === 'HEAD';
+  const write = !read && second !== '_search' && first !== '_search';
+  const interaction = (action: string, resource?: Interaction['resource']): Interaction => ({
+    action,
+    resource,
+    write: write && action !== 'everything',
+    search: action === 'search',
+  });
+  if (first === undefined) {
+    if (read) return interaction('search');
+    const type = (req.body as { type?: unknown } | undefined)?.type;
+    const kind = type === 'transaction' ? 'transaction' : 'batch';
+    return { ...interaction(kind), via: { via: kind } };
+  }
+  if (first === 'metadata' && read && second === undefined) return undefined;
+  if (first === '_history') return interaction('history');
+  if (first === '_search') return interaction('search');
+  const type = first;
+  if (second === undefined) {
+    if (read) return interaction('search', { type });
+    if (method === 'POST') return interaction('create', { type });
+    if (method === 'PUT') return interaction('update', { type });
+    if (method === 'DELETE') return interaction('delete', { type });
+    return interaction('operation', { type });
+  }
+  if (second === '_search') return interaction('search', { type });
+  if (second === '_history') return interaction('history', { type });
+  const id = second;
+  if (third === undefined) {
+    if (read) return interaction('read', { type, id });
+    if (method === 'PUT') return interaction('update', { type, id });
+    if (method === 'DELETE') return interaction('delete', { type, id });
+    return interaction('operation', { type, id });
+  }
+  if (third === '_history') {
+    return fourth === undefined
+      ? interaction('history', { type, id })
+      : interaction('vread', { type, id, version: fourth });
+  }
+  if (third === '$everything') return interaction('everything', { type, id });
+  return interaction('operation', { type, id });
+}
+
+/**
+ * The store operations of a write interaction: each write carries the requester for its audit entry,
+ * AuditEvent is refused, and `onWrite` counts the writes. Transactions opened on it are wrapped alike.
+ */
+function auditedOperations<T extends StoreOperations | ResourceStore>(
+  ops: T,
+  audit: AuditContext,
+  onWrite: () => void,
+): T {
+  const withAudit = (options: WriteOptions | undefined): WriteOptions => ({ audit, ...options });
+  const writing = (type: string) => {
+    if (type === 'AuditEvent') throw auditChangeRefused();
+    onWrite();
+  };
+  const overrides: Partial<ResourceStore> = {
+    create: (resource: Resource, options?: WriteOptions) => {
+      writing(resource.resourceType);
+      return ops.create(resource, withAudit(options));
+    },
+    update: (resource: Resource, options?: WriteOptions) => {
+      writing(resource.resourceType);
+      return ops.update(resource, withAudit(options));
+    },
+    delete: (type: string, id: string, options?: WriteOptions) => {
+      writing(type);
+      return ops.delete(type, id, withAudit(options));
+    },
+  };
+  if ('transaction' in ops) {
+    overrides.transaction = <R>(work: (tx: StoreOperations) => Promise<R>) =>
+      ops.transaction((tx) => work(auditedOperations(tx, audit, onWrite)));
+  }
+  return new Proxy(ops, {
+    get(target, name) {
+      if (name in overrides) return overrides[name as keyof ResourceStore];
+      const value = Reflect.get(target, name, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function failureEntry(agent: AuditAgent, what: Interaction, error: unknown): AuditEntryDraft {
+  const status = error instanceof FhirError ? error.status : 500;
+  // The issue code, not the message: messages can echo search values.
+  const code = error instanceof FhirError ? (error.issues[0]?.code ?? 'exception') : 'exception';
+  return {
+    agent,
+    action: what.action,
+    resource: what.resource,
+    outcome: 'failure',
+    status,
+    detail: { ...what.via, error: code },
+  };
+}
+
+/** The patients whose data a response carries: a resource, or every entry of a Bundle. */
+function patientsIn(response: FhirResponse, what: Interaction): string[] | undefined {
+  // A plain read passes the stored JSON on as text: its references are found in the text.
+  if (response.rawJson !== undefined)
+    return patientIdsInJson(what.resource?.type ?? '', what.resource?.id ?? '', response.rawJson);
+  if (!response.resource || response.resource.resourceType === 'OperationOutcome') return undefined;
+  const ids = new Set<string>();
+  collectPatientIds(response.resource, ids);
+  return [...ids];
+}
+
+function entryCount(response: FhirResponse): number {
+  const entries = (response.resource as { entry?: unknown[] } | undefined)?.entry;
+  return entries?.length ?? 0;
+}
+
+function queryText(req: FhirRequest): string {
+  return new URLSearchParams(req.query).toString();
 }

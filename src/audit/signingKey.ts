@@ -1,0 +1,67 @@
+/**
+ * The audit signing key (docs/audit-chain.md, section 4): an Ed25519 private seed, 64 hex characters, in
+ * the key folder beside the data key (`<storeId>.audit.key`), under the same rules: a 0700 folder, a
+ * 0600 file, never overwritten.
+ */
+import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** The fixed DER prefix of a PKCS #8 Ed25519 private key (RFC 8410), before the 32-byte seed. */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+export class AuditKeyError extends Error {}
+
+export interface AuditSigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** First 16 hex characters of SHA-256 of the raw 32-byte public key. */
+  keyId: string;
+  file: string;
+}
+
+export function auditKeyFilePath(keyDir: string, storeId: string): string {
+  return join(resolve(keyDir), `${storeId}.audit.key`);
+}
+
+/** Makes the key (at init, or on first use for an older store); refuses to overwrite one. */
+export function createAuditSigningKey(keyDir: string, storeId: string): AuditSigningKey {
+  const file = auditKeyFilePath(keyDir, storeId);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  chmodSync(dirname(file), 0o700);
+  if (existsSync(file)) throw new AuditKeyError(`An audit signing key already exists at ${file}.`);
+  writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  return loadAuditSigningKey(keyDir, storeId)!;
+}
+
+/** The key, or undefined when the key folder has none for this store. */
+export function loadAuditSigningKey(keyDir: string, storeId: string): AuditSigningKey | undefined {
+  const file = auditKeyFilePath(keyDir, storeId);
+  if (!existsSync(file)) return undefined;
+  for (const [path, what, mode] of [
+    [dirname(file), 'key folder', '700'],
+    [file, 'audit signing key', '600'],
+  ] as const) {
+    if ((statSync(path).mode & 0o077) !== 0)
+      throw new AuditKeyError(`The ${what} ${path} can be read by other users; run: chmod ${mode} ${path}`);
+  }
+  const text = readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/i.test(text))
+    throw new AuditKeyError(`The audit signing key in ${file} is not 64 hexadecimal characters.`);
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, Buffer.from(text, 'hex')]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, keyId: keyIdOf(publicKey), file };
+}
+
+export function ensureAuditSigningKey(keyDir: string, storeId: string): AuditSigningKey {
+  return loadAuditSigningKey(keyDir, storeId) ?? createAuditSigningKey(keyDir, storeId);
+}
+
+export function keyIdOf(publicKey: KeyObject): string {
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  return createHash('sha256').update(raw).digest('hex').slice(0, 16);
+}

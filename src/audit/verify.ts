@@ -1,0 +1,148 @@
+/**
+ * `chartvault audit verify` (docs/audit-chain.md, section 6): walks the chain once, recomputing every
+ * hash, then checks each checkpoint, inside the database and in the file outside it, against the
+ * recomputed hashes and the signing key. Stops at the first problem and names it.
+ */
+import { verify as verifySignature, type KeyObject } from 'node:crypto';
+import type { SqliteStore } from '../store/index.ts';
+import {
+  checkpointPayloadText,
+  entryTimeText,
+  GENESIS_HASH,
+  linkHash,
+  parseCheckpointLine,
+  type CheckpointLine,
+} from './chainFormat.ts';
+import { readCheckpointFile } from './checkpoints.ts';
+import { keyIdOf } from './signingKey.ts';
+
+export interface VerifyReport {
+  ok: boolean;
+  entries: number;
+  lastCheckpoint?: CheckpointLine;
+  /** The first problem found: which entry or checkpoint, and what is wrong. */
+  problem?: string;
+  /** The seq of the first entry that breaks the chain, when an entry does. */
+  brokenSeq?: number;
+  /** Entries after the newest checkpoint (protected by the chain alone). */
+  uncheckpointed: number;
+}
+
+export async function verifyAuditChain(options: {
+  store: SqliteStore;
+  dataDir: string;
+  storeId: string;
+  /** The audit signing key's public half; without it only a chain with no checkpoints can pass. */
+  publicKey?: KeyObject;
+}): Promise<VerifyReport> {
+  const { store, storeId, publicKey } = options;
+  const inside = (await store.auditCheckpoints()).map((row) => ({
+    where: `checkpoint #${row.seq} in the database`,
+    text: row.line,
+    seq: row.seq,
+  }));
+  const outside = readCheckpointFile(options.dataDir).map((line) => ({
+    where: `line ${line.lineNumber} of audit-checkpoints.jsonl`,
+    text: line.text,
+    seq: undefined as number | undefined,
+  }));
+  const failed = (problem: string, entries: number, brokenSeq?: number): VerifyReport => ({
+    ok: false,
+    entries,
+    problem,
+    brokenSeq,
+    uncheckpointed: 0,
+  });
+
+  // 1. Signatures first: a checkpoint that does not verify cannot vouch for anything.
+  const checkpoints: { where: string; line: CheckpointLine; inDatabase: boolean }[] = [];
+  if ((inside.length > 0 || outside.length > 0) && !publicKey)
+    return failed(
+      'checkpoints exist but the audit signing key is not in the key folder; pass --key-dir with the folder that holds it',
+      0,
+    );
+  const keyId = publicKey ? keyIdOf(publicKey) : '';
+  for (const [i, item] of [...inside, ...outside].entries()) {
+    const line = parseCheckpointLine(item.text);
+    if (typeof line === 'string') return failed(`${item.where} ${line}`, 0);
+    if (item.seq !== undefined && item.seq !== line.seq)
+      return failed(`${item.where} is stored under #${item.seq} but covers #${line.seq}`, 0);
+    if (line.key !== keyId)
+      return failed(`${item.where} was signed by key ${line.key}, not by this store's key ${keyId}`, 0);
+    const { sig, ...payload } = line;
+    if (
+      !verifySignature(
+        null,
+        Buffer.from(checkpointPayloadText(payload)),
+        publicKey!,
+        Buffer.from(sig, 'base64'),
+      )
+    )
+      return failed(`${item.where} has a bad signature: it was altered or not made with this store's key`, 0);
+    if (line.store !== storeId)
+      return failed(`${item.where} belongs to store ${line.store}, not to this store ${storeId}`, 0);
+    checkpoints.push({ where: item.where, line, inDatabase: i < inside.length });
+  }
+
+  // 2. The entries, once, in order: hashes recomputed from the start.
+  const wanted = new Set(checkpoints.map((c) => c.line.seq));
+  const hashAt = new Map<number, string>();
+  let previous: Buffer = GENESIS_HASH;
+  let expected = 1;
+  for (const [seq, time, entry, hash] of store.readAuditChain()) {
+    if (seq !== expected)
+      return failed(
+        seq > expected
+          ? `entry #${expected} is missing (the next stored entry is #${seq}): an entry was deleted`
+          : `entry #${seq} is out of order`,
+        expected - 1,
+        expected,
+      );
+    const computed = linkHash(previous, entry);
+    if (!computed.equals(hash))
+      return failed(
+        `entry #${seq} does not match its hash: it was modified, or an entry before it was inserted, removed or moved`,
+        seq - 1,
+        seq,
+      );
+    const entryTime = entryTimeText(entry);
+    if (entryTime === undefined || Date.parse(entryTime) !== time)
+      return failed(`entry #${seq} has a time column that differs from the entry's time`, seq - 1, seq);
+    if (wanted.has(seq)) hashAt.set(seq, computed.toString('hex'));
+    previous = computed;
+    expected++;
+  }
+  const entries = expected - 1;
+
+  // 3. and 4. Every checkpoint must fall on the chain as it is now.
+  let newest: CheckpointLine | undefined;
+  for (const { where, line } of checkpoints) {
+    if (line.seq > entries)
+      return failed(
+        `the chain ends at #${entries} but ${where} covers #${line.seq}: entries after #${entries} were cut off`,
+        entries,
+        entries + 1,
+      );
+    if (hashAt.get(line.seq) !== line.hash)
+      return failed(
+        `${where} does not match entry #${line.seq}: the chain up to #${line.seq} was rewritten`,
+        entries,
+        line.seq,
+      );
+    if (!newest || line.seq > newest.seq) newest = line;
+  }
+  const newestOutside = checkpoints.filter((c) => !c.inDatabase).at(-1);
+  if (newestOutside && !inside.some((c) => c.seq === newestOutside.line.seq))
+    return failed(
+      `${newestOutside.where} (#${newestOutside.line.seq}) is not in the database: the database was replaced by an older copy`,
+      entries,
+    );
+  // A checkpoint goes to the file before the table, so the table's newest must be in the file.
+  const newestInside = checkpoints.filter((c) => c.inDatabase).at(-1);
+  if (newestInside && !checkpoints.some((c) => !c.inDatabase && c.line.seq === newestInside.line.seq))
+    return failed(
+      `${newestInside.where} is missing from audit-checkpoints.jsonl: the file outside the database was cut or replaced`,
+      entries,
+    );
+  return { ok: true, entries, lastCheckpoint: newest, uncheckpointed: entries - (newest?.seq ?? 0) };
+}
