@@ -81,11 +81,16 @@ export function loadTlsCredentials(files: TlsFiles): TlsCredentials | undefined 
         'run chartvault keys rotate-tls to make a new one, or pass --key-dir with the folder that holds the key.',
     );
   }
-  return checkCertificatePair(
-    readFileSync(files.certFile, 'utf8'),
-    readPrivateFile(files.keyFile, 'TLS key file'),
-    files,
-  );
+  try {
+    return checkCertificatePair(
+      readFileSync(files.certFile, 'utf8'),
+      readPrivateFile(files.keyFile, 'TLS key file'),
+      files,
+    );
+  } catch (error) {
+    if (!(error instanceof TlsError)) throw error;
+    throw new TlsError(`${error.message} To make a new self-signed pair: chartvault keys rotate-tls.`);
+  }
 }
 
 /** Reads a pair the operator gives (`--tls-cert`, `--tls-key`), with one clear error per problem. */

@@ -182,6 +182,17 @@ test('a store made before TLS gets a certificate from its first serve, with a me
   served.process.kill();
 });
 
+test('serve refuses a certificate whose key is not its own, naming the command that makes a new pair', async () => {
+  const store = join(folder.path, 'mismatched-pair');
+  assert.equal(chartvault('init', '--data', store, '--key-dir', keyDir, '--yes').status, 0);
+  const stranger = await makeSelfSignedCertificate();
+  writeFileSync(tlsKeyFilePath(keyDir, readSettings(store).storeId), stranger.key, { mode: 0o600 });
+  const refused = chartvault('serve', '--data', store, '--key-dir', keyDir, '--port', '0');
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /does not belong to the certificate .* chartvault keys rotate-tls/);
+  assert.doesNotMatch(refused.stderr, /at .*\.ts:\d+/, 'no stack trace');
+});
+
 test('init installs a given certificate and key, and refuses a mismatched pair before creating anything', async () => {
   const given = await makeSelfSignedCertificate({ dns: ['records.example.test'], ips: [] });
   const other = await makeSelfSignedCertificate();
