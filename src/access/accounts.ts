@@ -123,7 +123,7 @@ export async function addAccount(
     }
     await tx.records.put(ACCOUNT_KIND, id, account);
     await recordAccessEvent(tx, {
-      action: 'account.add',
+      action: 'account-add',
       actor,
       outcome: 'success',
       target: id,
@@ -152,7 +152,7 @@ export async function updateAccount(
   store: ResourceStore,
   userName: string,
   actor: Actor,
-  action: 'account.disable' | 'account.reset-mfa' | 'account.password' | 'account.mfa-enrol',
+  action: 'account-disable' | 'account-reset-mfa' | 'account-password' | 'account-mfa-enrol',
   change: (account: Account) => void,
   now = Date.now(),
 ): Promise<Account> {
@@ -176,7 +176,7 @@ export async function disableAccount(
   actor: Actor,
 ): Promise<AccountSummary> {
   return summarize(
-    await updateAccount(store, userName, actor, 'account.disable', (account) => {
+    await updateAccount(store, userName, actor, 'account-disable', (account) => {
       account.disabled = true;
     }),
   );
@@ -189,7 +189,7 @@ export async function resetMfa(
   actor: Actor,
 ): Promise<AccountSummary> {
   return summarize(
-    await updateAccount(store, userName, actor, 'account.reset-mfa', (account) => {
+    await updateAccount(store, userName, actor, 'account-reset-mfa', (account) => {
       account.mfa = { required: true, totpConfirmed: false, recoveryCodeHashes: [] };
     }),
   );
@@ -204,7 +204,7 @@ export async function setPassword(
   const account = await getAccount(store, userName);
   if (!account) throw new AccessError(`There is no account named ${accountId(userName)}.`);
   const passwordHash = await hashNewPassword(password, account);
-  await updateAccount(store, userName, actor, 'account.password', (stored) => {
+  await updateAccount(store, userName, actor, 'account-password', (stored) => {
     stored.passwordHash = passwordHash;
     delete stored.enrolment;
   });
@@ -230,7 +230,7 @@ export async function redeemEnrolmentCode(
     store,
     userName,
     { kind: 'user', id: account.userName },
-    'account.password',
+    'account-password',
     (stored) => {
       stored.passwordHash = passwordHash;
       delete stored.enrolment;

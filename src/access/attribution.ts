@@ -1,11 +1,11 @@
 /**
- * Who did an access-administration or sign-in action, and the one place where such events are handed
- * on. The audit chain (src/audit) is being built beside this module; until it is connected, this
- * function is where the integration calls its append function, in the same transaction as the change
- * (`tx` is passed for that). Today it records nothing.
+ * Who did an access-administration or sign-in action, and the one place where such events enter the
+ * audit chain (docs/audit-chain.md): `recordAccessEvent` appends an entry through the store's
+ * `appendAudit`. Given a transaction, the entry commits with the change it records; given the store,
+ * it joins the next group commit and the promise resolves once it is durable.
  */
 import { hostname, userInfo } from 'node:os';
-import type { StoreOperations } from '../store/index.ts';
+import type { AuditAgent, StoreOperations } from '../store/index.ts';
 
 export interface Actor {
   kind: 'operator' | 'user' | 'client' | 'anonymous';
@@ -25,17 +25,17 @@ export function operatorActor(): Actor {
 }
 
 export type AccessAction =
-  | 'account.add'
-  | 'account.disable'
-  | 'account.reset-mfa'
-  | 'account.password'
-  | 'account.mfa-enrol'
-  | 'client.add'
-  | 'client.revoke'
-  | 'login.password'
-  | 'login.second-factor'
-  | 'token.issue'
-  | 'token.revoke';
+  | 'account-add'
+  | 'account-disable'
+  | 'account-reset-mfa'
+  | 'account-password'
+  | 'account-mfa-enrol'
+  | 'client-add'
+  | 'client-revoke'
+  | 'login-password'
+  | 'login-second-factor'
+  | 'token-issue'
+  | 'token-revoke';
 
 export interface AccessEvent {
   action: AccessAction;
@@ -47,9 +47,33 @@ export interface AccessEvent {
   address?: string;
   /** A short reason for a failure (no secrets, no patient data). */
   detail?: string;
+  /** The HTTP status answered, when there was one. */
+  status?: number;
 }
 
-/** The single hook for attribution: connect src/audit's append here. */
-export async function recordAccessEvent(_tx: StoreOperations, _event: AccessEvent): Promise<void> {
-  // Intentionally empty until the audit chain's append function is wired in (see the note above).
+/** Appends the event to the audit chain. No secrets and no patient data go into it. */
+export async function recordAccessEvent(ops: StoreOperations, event: AccessEvent): Promise<void> {
+  const detail: Record<string, string | number> = {};
+  if (event.target !== undefined) detail.target = event.target;
+  if (event.detail !== undefined) detail.reason = event.detail.slice(0, 300);
+  if (event.actor.kind === 'anonymous' && event.actor.id) detail.user = event.actor.id.slice(0, 100);
+  await ops.appendAudit({
+    agent: auditAgent(event.actor, event.address),
+    action: event.action,
+    outcome: event.outcome,
+    status: event.status,
+    detail: Object.keys(detail).length > 0 ? detail : undefined,
+  });
+}
+
+/** The chain's agent types: `os-user` for the CLI, `user`, `client`, and `unauthenticated`. */
+function auditAgent(actor: Actor, address: string | undefined): AuditAgent {
+  const type = { operator: 'os-user', user: 'user', client: 'client', anonymous: 'unauthenticated' }[
+    actor.kind
+  ];
+  return {
+    type,
+    ...(actor.kind === 'anonymous' ? {} : { id: actor.id }),
+    ...(address === undefined ? {} : { address }),
+  };
 }

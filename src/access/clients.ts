@@ -88,7 +88,7 @@ export async function registerClient(
   await store.transaction(async (tx) => {
     await tx.records.put(CLIENT_KIND, client.clientId, client);
     await recordAccessEvent(tx, {
-      action: 'client.add',
+      action: 'client-add',
       actor,
       outcome: 'success',
       target: client.clientId,
@@ -115,7 +115,7 @@ export async function revokeClient(
     client.revoked = true;
     client.revokedAt = new Date(now).toISOString();
     await tx.records.put(CLIENT_KIND, clientId, client);
-    await recordAccessEvent(tx, { action: 'client.revoke', actor, outcome: 'success', target: clientId });
+    await recordAccessEvent(tx, { action: 'client-revoke', actor, outcome: 'success', target: clientId });
     return summarizeClient(client);
   });
 }

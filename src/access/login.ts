@@ -46,7 +46,7 @@ export async function authenticatePassword(
   const now = options.now ?? Date.now();
   const id = accountId(userName);
   const keys = throttleKeys(id, address);
-  const event = { action: 'login.password', actor: { kind: 'anonymous', id }, address } as const;
+  const event = { action: 'login-password', actor: { kind: 'anonymous', id }, address } as const;
   const throttle = await checkThrottle(store.records, keys, now);
   if (!throttle.allowed) {
     await audit(store, {
@@ -104,7 +104,7 @@ export async function verifySecondFactor(
   const now = options.now ?? Date.now();
   const id = accountId(userName);
   const keys = throttleKeys(id, address);
-  const event = { action: 'login.second-factor', actor: { kind: 'user', id }, address } as const;
+  const event = { action: 'login-second-factor', actor: { kind: 'user', id }, address } as const;
   const throttle = await checkThrottle(store.records, keys, now);
   if (!throttle.allowed) {
     await audit(store, {
@@ -151,5 +151,6 @@ export async function verifySecondFactor(
 }
 
 async function audit(store: ResourceStore, event: AccessEvent): Promise<void> {
-  await store.transaction((tx) => recordAccessEvent(tx, event));
+  // Outside any transaction: joins the store's next group commit of audit entries.
+  await recordAccessEvent(store, event);
 }

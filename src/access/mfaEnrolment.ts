@@ -20,7 +20,7 @@ export async function startTotpEnrolment(store: ResourceStore, userName: string)
     store,
     userName,
     { kind: 'user', id: accountId(userName) },
-    'account.mfa-enrol',
+    'account-mfa-enrol',
     (stored) => {
       if (stored.mfa.totpConfirmed) {
         throw new AccessError(
@@ -60,7 +60,7 @@ export async function confirmTotpEnrolment(
     account.changed = new Date(now).toISOString();
     await tx.records.put(ACCOUNT_KIND, id, account);
     await recordAccessEvent(tx, {
-      action: 'account.mfa-enrol',
+      action: 'account-mfa-enrol',
       actor: { kind: 'user', id },
       outcome: 'success',
       target: id,

@@ -268,4 +268,20 @@ describe('accounts and sign-in', () => {
     );
     assert.ok(!JSON.stringify(list).includes('argon2'), 'the list shows no hashes');
   });
+
+  it('writes sign-in failures and account changes to the audit chain, with no password in it', async () => {
+    const entries = (await temp.store.auditEntriesAfter(0, 100_000)).map((record) =>
+      JSON.parse(record.entry),
+    );
+    const added = entries.find((e) => e.action === 'account-add' && e.detail?.target === 'mreyes');
+    assert.deepEqual(added?.agent, { type: 'os-user', id: operator.id });
+    const failure = entries.find(
+      (e) => e.action === 'login-password' && e.outcome === 'failure' && e.detail?.user === 'nobody-here',
+    );
+    assert.deepEqual(failure?.agent, { type: 'unauthenticated', address: '192.0.2.20' });
+    const success = entries.find((e) => e.action === 'login-second-factor' && e.outcome === 'success');
+    assert.equal(success?.agent.id, 'mreyes');
+    assert.ok(entries.some((e) => e.action === 'account-disable' && e.detail?.target === 'desk1'));
+    assert.ok(!JSON.stringify(entries).includes(PASSWORD));
+  });
 });

@@ -97,7 +97,7 @@ export async function handleTokenRequest(
       now,
     });
     await audit(context.store, {
-      action: 'token.issue',
+      action: 'token-issue',
       actor: { kind: 'client', id: client.clientId },
       outcome: 'success',
       address: request.address,
@@ -111,9 +111,10 @@ export async function handleTokenRequest(
       id: client?.clientId ?? claimedClientId(request) ?? '',
     } as const;
     await audit(context.store, {
-      action: 'token.issue',
+      action: 'token-issue',
       actor,
       outcome: 'failure',
+      status: error.status,
       address: request.address,
       detail: `${error.error}: ${error.description}`,
     });
@@ -137,7 +138,7 @@ export async function handleRevocationRequest(
       );
     await context.tokens.revoke(token, client.clientId);
     await audit(context.store, {
-      action: 'token.revoke',
+      action: 'token-revoke',
       actor: { kind: 'client', id: client.clientId },
       outcome: 'success',
       address: request.address,
@@ -351,5 +352,6 @@ function single(form: URLSearchParams, name: string): string | undefined {
 }
 
 async function audit(store: ResourceStore, event: AccessEvent): Promise<void> {
-  await store.transaction((tx) => recordAccessEvent(tx, event));
+  // Outside any transaction: joins the store's next group commit of audit entries.
+  await recordAccessEvent(store, event);
 }

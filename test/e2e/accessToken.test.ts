@@ -157,6 +157,15 @@ describe('client_credentials with client_secret_basic', () => {
       assert.equal(typeof body.error_description, 'string');
       assert.match(answer.get('www-authenticate') ?? '', /^Basic/);
     }
+    const entries = (await temp.store.auditEntriesAfter(0, 100_000)).map((record) =>
+      JSON.parse(record.entry),
+    );
+    const refused = entries.filter(
+      (e) => e.action === 'token-issue' && e.outcome === 'failure' && e.status === 401,
+    );
+    assert.ok(refused.length >= 3, 'each refusal is in the audit chain');
+    assert.equal(refused[0].agent.address, '127.0.0.1');
+    assert.ok(!JSON.stringify(entries).includes(secret), 'no client secret in the audit chain');
   });
 
   it('answers malformed requests with 400 and the OAuth error code', async () => {
