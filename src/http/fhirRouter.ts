@@ -66,6 +66,7 @@ async function dispatch(
   const read = method === 'GET' || method === 'HEAD';
 
   if (segments.length === 0) {
+    if (method === 'POST') refuseAuditEventWrites(req.body);
     if (method === 'POST' && 'transaction' in ops) return processBundle(ops, ctx, req.body, req.strict);
     if (read) return fhir.search(ops, ctx, systemSearchTypes(req), '', req);
     return notAllowed(req);
@@ -293,4 +294,16 @@ function entryCount(response: FhirResponse): number {
 
 function queryText(req: FhirRequest): string {
   return new URLSearchParams(req.query).toString();
+}
+
+/** A batch or transaction that would write AuditEvent is refused as a whole, before any entry runs. */
+function refuseAuditEventWrites(body: unknown): void {
+  const entries = (body as { entry?: unknown } | undefined)?.entry;
+  if (!Array.isArray(entries)) return;
+  for (const entry of entries as { request?: { method?: unknown; url?: unknown } }[]) {
+    const { method, url } = entry?.request ?? {};
+    if (method === 'GET' || method === 'HEAD' || typeof url !== 'string') continue;
+    if (/^(?:.*\/)?AuditEvent(?:[/?]|$)/.test(url.split('?')[0]!) && !url.includes('/_search'))
+      throw auditChangeRefused();
+  }
 }

@@ -159,7 +159,7 @@ describe('audit verify catches tampering', () => {
         seq: number;
         entry: string;
       }[];
-      let previous = Buffer.alloc(32);
+      let previous: Buffer = Buffer.alloc(32);
       for (const row of rows) {
         const entry = row.seq === 2 ? row.entry.replace('127.0.0.1', '10.9.9.9') : row.entry;
         previous = linkHash(previous, entry);
