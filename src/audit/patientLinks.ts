@@ -17,11 +17,8 @@ export function patientIdsInJson(resourceType: string, id: string, json: string 
   return [...ids].sort();
 }
 
-/** Adds to `into` the patients a parsed resource names. */
+/** Adds to `into` the patients a parsed resource (or Bundle) names. */
 export function collectPatientIds(resource: unknown, into: Set<string>): void {
-  if (typeof resource !== 'object' || resource === null) return;
-  const r = resource as { resourceType?: unknown; id?: unknown };
-  if (r.resourceType === 'Patient' && typeof r.id === 'string') into.add(r.id);
   walk(resource, into);
 }
 
@@ -31,6 +28,9 @@ function walk(value: unknown, into: Set<string>): void {
     return;
   }
   if (typeof value !== 'object' || value === null) return;
+  // A Patient anywhere (a Bundle entry, a contained resource) names itself.
+  const r = value as { resourceType?: unknown; id?: unknown };
+  if (r.resourceType === 'Patient' && typeof r.id === 'string') into.add(r.id);
   for (const [name, child] of Object.entries(value)) {
     if (name === 'reference' && typeof child === 'string') {
       const match = REFERENCE_VALUE.exec(child);
