@@ -6,6 +6,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import type { AuditAgent, StoreOperations } from '../store/index.ts';
+import type { Principal } from './roles.ts';
 
 export interface Actor {
   kind: 'operator' | 'user' | 'client' | 'anonymous';
@@ -22,6 +23,14 @@ export function operatorActor(): Actor {
     user = process.env.USER ?? 'unknown';
   }
   return { kind: 'operator', id: `${user}@${hostname()}` };
+}
+
+/**
+ * The operator as a principal for `decide`: an administrator at the console acts with the security
+ * officer's rights (account and client administration, no clinical data through these commands).
+ */
+export function operatorPrincipal(actor: Actor = operatorActor()): Principal {
+  return { kind: 'operator', id: actor.id, role: 'security-officer' };
 }
 
 export type AccessAction =

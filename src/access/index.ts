@@ -11,7 +11,13 @@ export {
   type Account,
   type AccountSummary,
 } from './accounts.ts';
-export { operatorActor, recordAccessEvent, type AccessEvent, type Actor } from './attribution.ts';
+export {
+  operatorActor,
+  operatorPrincipal,
+  recordAccessEvent,
+  type AccessEvent,
+  type Actor,
+} from './attribution.ts';
 export {
   getClient,
   listClients,

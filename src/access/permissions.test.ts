@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { operatorPrincipal } from './attribution.ts';
 import { allowedInteractions, categoryOf, decide, INTERACTIONS, type Interaction } from './permissions.ts';
 import {
   documentedPermissionTables,
@@ -82,6 +83,13 @@ describe('permission matrix', () => {
     assert.equal(all(officer, 'AuditEvent'), 'read,search');
     assert.equal(decide(officer, 'create', '$accounts').allowed, true);
     assert.equal(decide(officer, 'delete', '$clients').allowed, true);
+    const operator = operatorPrincipal({ kind: 'operator', id: 'admin@clinic-server' });
+    assert.equal(
+      decide(operator, 'create', '$clients').allowed,
+      true,
+      'the CLI operator administers clients',
+    );
+    assert.equal(decide(operator, 'read', 'Patient').allowed, false, 'but reads no chart through it');
     for (const type of ['Patient', 'Observation', 'Condition', 'Encounter', 'Claim'])
       assert.equal(all(officer, type), '', type);
   });

@@ -25,7 +25,7 @@ export interface ClientsAddOptions extends StoreLocation {
 
 export async function clientsAddCommand(options: ClientsAddOptions): Promise<void> {
   const jwks = options.jwks === undefined ? undefined : readJwksFile(options.jwks);
-  const result = await withAccessStore(options, async (store) => {
+  const result = await withAccessStore(options, ['create', '$clients'], async (store) => {
     // The token signing key is made by the first command that needs it and holds the key folder.
     loadOrCreateTokenKeys(options.keyDir, readSettings(options.data).storeId);
     return registerClient(
@@ -60,7 +60,7 @@ export async function clientsAddCommand(options: ClientsAddOptions): Promise<voi
 }
 
 export async function clientsRevokeCommand(options: StoreLocation & { clientId: string }): Promise<void> {
-  const client = await withAccessStore(options, (store) =>
+  const client = await withAccessStore(options, ['update', '$clients'], (store) =>
     revokeClient(store, options.clientId, operatorActor()),
   );
   console.log(
@@ -69,7 +69,7 @@ export async function clientsRevokeCommand(options: StoreLocation & { clientId: 
 }
 
 export async function clientsListCommand(options: StoreLocation & { json?: boolean }): Promise<void> {
-  const clients = await withAccessStore(options, (store) => listClients(store));
+  const clients = await withAccessStore(options, ['search', '$clients'], (store) => listClients(store));
   if (options.json) {
     console.log(JSON.stringify(clients, null, 2));
     return;

@@ -8,21 +8,30 @@ import { resolve } from 'node:path';
 import {
   AccessError,
   addAccount,
+  decide,
   disableAccount,
   HUMAN_ROLES,
   listAccounts,
   operatorActor,
+  operatorPrincipal,
   resetMfa,
   type AccountSummary,
+  type Interaction,
 } from '../access/index.ts';
 import { openStore, type ResourceStore } from '../store/index.ts';
 import { CliError, type StoreLocation } from './main.ts';
 
-/** Opens the store, runs `work`, closes it; access-layer refusals become one-line CLI errors. */
+/**
+ * Checks the operator's permission with the same `decide` the API uses, opens the store, runs `work`,
+ * closes it; access-layer refusals become one-line CLI errors.
+ */
 export async function withAccessStore<T>(
   location: StoreLocation,
+  permission: [Interaction, '$accounts' | '$clients'],
   work: (store: ResourceStore) => Promise<T>,
 ): Promise<T> {
+  const decision = decide(operatorPrincipal(), ...permission);
+  if (!decision.allowed) throw new CliError(`Not allowed: ${decision.reason}.`);
   const { store } = openStore(location.data, location.keyDir);
   try {
     return await work(store);
@@ -44,7 +53,7 @@ export interface UsersAddOptions extends StoreLocation {
 
 export async function usersAddCommand(options: UsersAddOptions): Promise<void> {
   const password = options.passwordFile === undefined ? undefined : readPasswordFile(options.passwordFile);
-  const result = await withAccessStore(options, (store) =>
+  const result = await withAccessStore(options, ['create', '$accounts'], (store) =>
     addAccount(
       store,
       { userName: options.user, displayName: options.display, role: options.role, password },
@@ -76,7 +85,7 @@ export async function usersAddCommand(options: UsersAddOptions): Promise<void> {
 }
 
 export async function usersDisableCommand(options: StoreLocation & { user: string }): Promise<void> {
-  const account = await withAccessStore(options, (store) =>
+  const account = await withAccessStore(options, ['update', '$accounts'], (store) =>
     disableAccount(store, options.user, operatorActor()),
   );
   console.log(
@@ -85,14 +94,16 @@ export async function usersDisableCommand(options: StoreLocation & { user: strin
 }
 
 export async function usersResetMfaCommand(options: StoreLocation & { user: string }): Promise<void> {
-  const account = await withAccessStore(options, (store) => resetMfa(store, options.user, operatorActor()));
+  const account = await withAccessStore(options, ['update', '$accounts'], (store) =>
+    resetMfa(store, options.user, operatorActor()),
+  );
   console.log(
     `Reset the second factor of ${account.userName}: the old authenticator and recovery codes no longer work; a new one is enrolled at next sign-in.`,
   );
 }
 
 export async function usersListCommand(options: StoreLocation & { json?: boolean }): Promise<void> {
-  const accounts = await withAccessStore(options, (store) => listAccounts(store));
+  const accounts = await withAccessStore(options, ['search', '$accounts'], (store) => listAccounts(store));
   if (options.json) {
     console.log(JSON.stringify(accounts, null, 2));
     return;
