@@ -12,7 +12,8 @@ import {
   TlsError,
   type TlsCredentials,
 } from '../http/tls.ts';
-import { readSettings } from '../store/index.ts';
+import { AuditTrail, commandLineAgent } from '../audit/index.ts';
+import { openStore, readSettings, type AuditEntryDraft } from '../store/index.ts';
 import { CliError } from './main.ts';
 import { rotateStoreKey } from './storeKeyRotation.ts';
 
@@ -39,11 +40,14 @@ export async function rotateTlsCommand(options: RotateTlsOptions): Promise<void>
   console.log(`SHA-256 fingerprint: ${installed.fingerprint}`);
   if (previous) console.log(`Previous fingerprint: ${previous.fingerprint}`);
   console.log('Restart chartvault serve to use it.');
-  auditKeyRotation({
-    key: 'tls',
-    dataDir: options.data,
-    detail: `TLS certificate ${previous?.fingerprint ?? '(none)'} replaced by ${installed.fingerprint}`,
-  });
+  await auditKeyRotation(
+    options,
+    keyRotationEntry('tls-certificate', 'success', {
+      fingerprint: installed.fingerprint,
+      previous: previous?.fingerprint ?? 'none',
+      source: given ? 'given' : 'self-signed',
+    }),
+  );
 }
 
 /** init and demo: the new store's TLS pair, the given one or a new self-signed one, and what to tell. */
@@ -76,7 +80,17 @@ export function givenTlsPair(options: { tlsCert?: string; tlsKey?: string }): Tl
 /** Re-encrypts the database under a new data key (see storeKeyRotation.ts for the crash-safe order). */
 export async function rotateStoreCommand(options: { data: string; keyDir: string }): Promise<void> {
   const log = (line: string) => console.log(line);
-  const rotation = rotateStoreKey(options.data, options.keyDir, log);
+  let rotation: ReturnType<typeof rotateStoreKey>;
+  try {
+    rotation = rotateStoreKey(options.data, options.keyDir, log);
+  } catch (error) {
+    // A refusal (the store in use) or a failure is recorded too, when the store can be opened at all.
+    await auditKeyRotation(
+      options,
+      keyRotationEntry('data-key', 'failure', { error: (error as Error).message.slice(0, 300) }),
+    ).catch(() => undefined);
+    throw error;
+  }
   console.log(
     `Re-encrypted the store in ${resolve(options.data)} under a new data key in ${rotation.keyFile} (${rotation.seconds.toFixed(1)} s).`,
   );
@@ -85,19 +99,41 @@ export async function rotateStoreCommand(options: { data: string; keyDir: string
     'The old key no longer opens the store: replace every copy of it you keep elsewhere with the new key file. ' +
       'Backups are unaffected (they have their own key, in the recovery kit).',
   );
-  auditKeyRotation({
-    key: 'store',
-    dataDir: options.data,
-    detail: 'data key replaced; database re-encrypted',
-  });
+  await auditKeyRotation(
+    options,
+    keyRotationEntry('data-key', 'success', { milliseconds: Math.round(rotation.seconds * 1000) }),
+  );
 }
 
-/**
- * The one place where key rotations reach the audit trail. src/audit (another part of the work) does
- * not exist yet; when it does, this appends an entry attributed to the operating-system user.
- */
-export function auditKeyRotation(_event: { key: 'tls' | 'store'; dataDir: string; detail: string }): void {
-  // Intentionally empty until src/audit/index.ts exports its append function.
+/** The audit entry of a key rotation (action `key-rotate`), attributed to the operating-system user. */
+export function keyRotationEntry(
+  key: 'tls-certificate' | 'data-key',
+  outcome: 'success' | 'failure',
+  detail: Record<string, string | number>,
+): AuditEntryDraft {
+  return { agent: commandLineAgent(), action: 'key-rotate', resource: { type: key }, outcome, detail };
+}
+
+/** Appends a rotation's entry to the store's audit chain and signs a checkpoint covering it. */
+async function auditKeyRotation(
+  options: { data: string; keyDir: string },
+  entry: AuditEntryDraft,
+): Promise<void> {
+  const { store, settings } = openStore(options.data, options.keyDir);
+  try {
+    await store.appendAudit(entry).catch((error: Error) => {
+      throw new CliError(`The rotation is done, but its audit entry could not be written: ${error.message}`);
+    });
+    const trail = await AuditTrail.open({
+      store,
+      dataDir: options.data,
+      keyDir: options.keyDir,
+      storeId: settings.storeId,
+    });
+    await trail.close();
+  } finally {
+    await store.close();
+  }
 }
 
 function tlsOrThrow<T>(run: () => T): T {

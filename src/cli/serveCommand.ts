@@ -8,6 +8,7 @@ import { startScheduledExports } from '../downtime/index.ts';
 import { loadDataKey } from '../store/keyStore.ts';
 import { AuditTrail } from '../audit/index.ts';
 import { CliError } from './main.ts';
+import { keyRotationEntry } from './keysCommand.ts';
 import { recoverInterruptedStoreKeyRotation } from './storeKeyRotation.ts';
 
 /**
@@ -26,10 +27,13 @@ export interface ServeOptions {
 
 export async function serveCommand(options: ServeOptions): Promise<void> {
   checkListenOptions(options);
-  recoverInterruptedStoreKeyRotation(options.data, options.keyDir, (line) => console.log(line));
+  const recovery = recoverInterruptedStoreKeyRotation(options.data, options.keyDir, (line) =>
+    console.log(line),
+  );
   const { store, settings } = openStore(options.data, options.keyDir);
   let tls: TlsCredentials | undefined;
   try {
+    if (recovery) await store.appendAudit(keyRotationEntry('data-key', 'success', { recovery }));
     if (!options.insecureHttp)
       tls = await storeTls(options.data, options.keyDir, settings.storeId, (line) => console.log(line));
   } catch (error) {

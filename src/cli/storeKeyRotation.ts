@@ -71,33 +71,45 @@ export function rotateStoreKey(dataDir: string, keyDir: string, log: Log): Store
   }
 }
 
+/** What became of a rotation cut short: finished (the new key kept) or undone (the old one kept). */
+export type Recovery = 'finished' | 'undone';
+
 /** Serve's check before it opens the store: a rotation cut short is finished or undone first. */
-export function recoverInterruptedStoreKeyRotation(dataDir: string, keyDir: string, log: Log): void {
+export function recoverInterruptedStoreKeyRotation(
+  dataDir: string,
+  keyDir: string,
+  log: Log,
+): Recovery | undefined {
   const { storeId } = readSettings(dataDir);
-  if (!existsSync(pendingDataKeyFilePath(keyDir, storeId))) return;
+  if (!existsSync(pendingDataKeyFilePath(keyDir, storeId))) return undefined;
   const release = acquireRotationLock(keyDir, storeId);
   try {
-    finishInterruptedRotation(dataDir, keyDir, storeId, log);
+    return finishInterruptedRotation(dataDir, keyDir, storeId, log);
   } finally {
     release();
   }
 }
 
-function finishInterruptedRotation(dataDir: string, keyDir: string, storeId: string, log: Log): void {
+function finishInterruptedRotation(
+  dataDir: string,
+  keyDir: string,
+  storeId: string,
+  log: Log,
+): Recovery | undefined {
   const pendingKey = loadPendingDataKey(keyDir, storeId);
-  if (!pendingKey) return;
+  if (!pendingKey) return undefined;
   const currentKey = loadDataKey(keyDir, storeId).key;
   // The old key first: if the rekey did not commit, opening with it also rolls back its journal.
   if (opensWith(dataDir, currentKey)) {
     discardPendingDataKey(keyDir, storeId);
     log('A data key rotation had been interrupted before re-encrypting the store; the store keeps its key.');
-    return;
+    return 'undone';
   }
   if (opensWith(dataDir, pendingKey)) {
     rewrapDowntimeKey(dataDir, storeId, currentKey, pendingKey, log);
     const keyFile = commitPendingDataKey(keyDir, storeId);
     log(`Finished an interrupted data key rotation: the store opens with the new key in ${keyFile}.`);
-    return;
+    return 'finished';
   }
   throw new CliError(
     `Neither ${keyFilePath(keyDir, storeId)} nor its pending replacement (.new) opens the database; ` +

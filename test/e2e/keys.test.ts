@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeSelfSignedCertificate } from '../../src/http/selfSignedCertificate.ts';
-import { readSettings } from '../../src/store/index.ts';
+import { openStore, readSettings } from '../../src/store/index.ts';
 import { databasePath } from '../../src/store/dataDirectory.ts';
 import { keyFilePath, pendingDataKeyFilePath } from '../../src/store/keyStore.ts';
 import { openConnection } from '../../src/store/sqlite/connection.ts';
@@ -67,13 +67,16 @@ after(() => {
 const fingerprintOfFile = () => new X509Certificate(readFileSync(certFile)).fingerprint256;
 const currentKey = () => Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'hex');
 
-/** A digest of every row of every table: equal before and after means the data came through intact. */
+/**
+ * A digest of every row of every table but the audit trail's (which grows with each command, and which
+ * `audit verify` checks): equal before and after means the data came through intact.
+ */
 function digestOfDatabase(key: Buffer): { digest: string; versions: number } {
   const db = openConnection(databasePath(data), key, { create: false });
   try {
     const hash = createHash('sha256');
     const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'audit%' ORDER BY name")
       .pluck()
       .all() as string[];
     for (const table of tables) {
@@ -94,6 +97,17 @@ function digestOfDatabase(key: Buffer): { digest: string; versions: number } {
   }
 }
 
+/** The key-rotation entries of the audit trail, oldest first. */
+async function rotationEntries(): Promise<{ resource: { type: string }; outcome: string; detail: any }[]> {
+  const { store } = openStore(data, keyDir);
+  try {
+    const records = await store.auditEntriesAfter(0, 100_000);
+    return records.map((record) => JSON.parse(record.entry)).filter((entry) => entry.action === 'key-rotate');
+  } finally {
+    await store.close();
+  }
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) {
     child.kill();
@@ -110,6 +124,10 @@ test('keys rotate-tls makes a new certificate, prints its fingerprint, and serve
   assert.match(rotated.stdout, new RegExp(`SHA-256 fingerprint: ${after}`));
   assert.match(rotated.stdout, new RegExp(`Previous fingerprint: ${before}`));
   assert.match(rotated.stdout, /Restart chartvault serve/);
+  const entry = (await rotationEntries()).at(-1)!;
+  assert.equal(entry.resource.type, 'tls-certificate');
+  assert.equal(entry.outcome, 'success');
+  assert.deepEqual(entry.detail, { fingerprint: after, previous: before, source: 'self-signed' });
   const served = await startServe(data, keyDir, { tls: true });
   children.push(served.process);
   const response = await pinnedGet(`${served.base}/metadata`, readFileSync(certFile, 'utf8'));
@@ -169,10 +187,14 @@ test('keys rotate-store refuses while serve has the store open, and changes noth
   assert.equal(readFileSync(keyFile, 'utf8'), keyBefore);
   assert.equal(existsSync(pendingDataKeyFilePath(keyDir, readSettings(data).storeId)), false);
   assert.equal((await fetch(`${served.base}/metadata`)).status, 200, 'serve carries on');
+  const entry = (await rotationEntries()).at(-1)!;
+  assert.equal(entry.resource.type, 'data-key');
+  assert.equal(entry.outcome, 'failure');
+  assert.match(entry.detail.error, /in use/);
   await stop(served.process);
 });
 
-test('keys rotate-store re-encrypts under a new key: the old key no longer opens the store, the new one does, the data is intact', () => {
+test('keys rotate-store re-encrypts under a new key: the old key no longer opens the store, the new one does, the data is intact', async () => {
   const oldKey = currentKey();
   const before = digestOfDatabase(oldKey);
   assert.ok(before.versions > 100, `${before.versions} versions`);
@@ -189,6 +211,9 @@ test('keys rotate-store re-encrypts under a new key: the old key no longer opens
   // The downtime key, wrapped under the data key, followed it: a scheduled-style export still works.
   const exported = chartvault('downtime', 'export', '--data', data, '--key-dir', keyDir);
   assert.equal(exported.status, 0, exported.stderr);
+  const entry = (await rotationEntries()).at(-1)!;
+  assert.equal(entry.resource.type, 'data-key');
+  assert.equal(entry.outcome, 'success');
 });
 
 test('a rotation cut short after the rekey is finished by the next serve', async () => {
@@ -214,6 +239,7 @@ test('a rotation cut short after the rekey is finished by the next serve', async
   await stop(served.process);
   assert.deepEqual(digestOfDatabase(newKey), before);
   assert.equal(chartvault('downtime', 'export', '--data', data, '--key-dir', keyDir).status, 0);
+  assert.ok((await rotationEntries()).some((entry) => entry.detail.recovery === 'finished'));
 });
 
 test('a rotation cut short before the rekey is undone, and the next rotation goes through', () => {
@@ -240,4 +266,12 @@ test('keys rotate-store refuses a key given in the environment, naming what to d
   } finally {
     delete process.env.CHARTVAULT_DATA_KEY;
   }
+});
+
+test('after every rotation the audit chain still verifies, with each rotation in it', async () => {
+  const verified = chartvault('audit', 'verify', '--data', data, '--key-dir', keyDir);
+  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  const kinds = (await rotationEntries()).map((entry) => `${entry.resource.type} ${entry.outcome}`);
+  assert.ok(kinds.filter((kind) => kind === 'tls-certificate success').length >= 3, kinds.join(', '));
+  assert.ok(kinds.filter((kind) => kind === 'data-key success').length >= 3, kinds.join(', '));
 });
