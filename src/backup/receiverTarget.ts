@@ -13,6 +13,7 @@ import {
   type ReceiverConnection,
   type ReceiverResponse,
 } from './receiver/receiverClient.ts';
+import { connectionOf, findPairing } from './receiver/practicePairings.ts';
 import { TargetConflict, type BackupTarget } from './target.ts';
 
 export class ReceiverTarget implements BackupTarget {
@@ -81,4 +82,13 @@ export class ReceiverTarget implements BackupTarget {
   private failure(what: string, response: ReceiverResponse): BackupError {
     return new BackupError(`${this.description} refused ${what}: ${receiverMessage(response)}`);
   }
+}
+
+/**
+ * The receiver target that `spec` names for the store in `dataDir`: its https address or the name
+ * given at pairing (`receiver` by default); undefined when the store has no such pairing.
+ */
+export function pairedReceiverTarget(dataDir: string, spec: string): ReceiverTarget | undefined {
+  const pairing = findPairing(dataDir, spec);
+  return pairing ? new ReceiverTarget(connectionOf(pairing), pairing.practice) : undefined;
 }

@@ -1,5 +1,5 @@
 /** `chartvault backup run` and `chartvault backup verify`. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   acquireBackupLock,
@@ -18,6 +18,7 @@ import {
 } from '../backup/index.ts';
 import { AuditTrail, commandLineAgent } from '../audit/index.ts';
 import { loadBackupKey, openStore, readSettingsText } from '../store/index.ts';
+import { pairedReceiverTarget } from '../backup/receiverTarget.ts';
 import { CliError } from './main.ts';
 
 const FILE_ERRORS = new Map([
@@ -45,9 +46,31 @@ export async function asCliError<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function openTarget(spec: string): BackupTarget {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec))
-    throw new CliError(`${spec}: only directory targets exist so far (a path to a folder or mounted disk).`);
+/**
+ * A target from the command line: a receiver (its https address, or the name it was paired under, using
+ * the pairing kept in `pairedData`), else a directory.
+ */
+export function openTarget(spec: string, pairedData?: string): BackupTarget {
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(spec);
+  if (pairedData && (isUrl || /^[a-z][a-z0-9-]*$/.test(spec))) {
+    const receiver = pairedReceiverTarget(pairedData, spec);
+    if (receiver) return receiver;
+  }
+  if (/^https:\/\//i.test(spec))
+    throw new CliError(
+      pairedData
+        ? `${resolve(pairedData)} is not paired with the receiver ${spec}; pair it first: chartvault backup pair --data ${pairedData} --to ${spec} --code CODE --fingerprint FP.`
+        : `${spec}: a receiver is reached through a paired store: add --paired-data DIR (a data directory paired with it). ` +
+            'On a new machine, copy the backups on the receiver instead (chartvault receiver export --practice ID --out DIR) and use --from DIR.',
+    );
+  if (spec === 'receiver' && !existsSync(spec))
+    throw new CliError(
+      `No receiver is paired with ${pairedData ? resolve(pairedData) : 'this command'}; pair first (chartvault backup pair) or give the receiver's https address.`,
+    );
+  if (isUrl)
+    throw new CliError(
+      `${spec}: the targets so far are a directory (a path to a folder or mounted disk) and a receiver (https://HOST:PORT).`,
+    );
   return new DirectoryTarget(spec);
 }
 
@@ -66,7 +89,7 @@ const mb = (bytes: number) =>
 
 export async function backupRunCommand(options: { data: string; keyDir: string; to: string }): Promise<void> {
   await asCliError(async () => {
-    const target = openTarget(options.to);
+    const target = openTarget(options.to, options.data);
     const settings = readSettingsText(options.data);
     const release = acquireBackupLock(options.data);
     try {
@@ -130,12 +153,13 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
 export async function backupVerifyCommand(options: {
   from: string;
   kit: string;
+  pairedData?: string;
   readData?: boolean;
 }): Promise<void> {
   await asCliError(async () => {
     const started = performance.now();
     const kit = readKitFile(options.kit);
-    const target = openTarget(options.from);
+    const target = openTarget(options.from, options.pairedData);
     const report = await verifyTarget(target, kit, options.readData === true);
     for (const s of report.snapshots)
       console.log(

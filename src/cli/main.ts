@@ -123,14 +123,28 @@ export async function main(argv: string[]): Promise<void> {
     .description('take one snapshot now')
     .addOption(dataOption().makeOptionMandatory())
     .addOption(keyDirOption())
-    .requiredOption('--to <target>', 'backup target: a directory (an external disk, a NAS share)')
+    .requiredOption(
+      '--to <target>',
+      'backup target: a directory (an external disk, a NAS share), or a paired receiver (https://HOST:PORT or its name)',
+    )
     .action(async (options) => (await import('./backupCommand.ts')).backupRunCommand(options));
+  backup
+    .command('pair')
+    .description('pair this store with a backup receiver, using the code and fingerprint it printed')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--to <url>', "the receiver's address, https://HOST:PORT")
+    .requiredOption('--code <code>', 'the one-time code from chartvault receiver pair')
+    .requiredOption('--fingerprint <sha256>', "the receiver's certificate fingerprint, as it printed it")
+    .option('--name <name>', 'the name to use in --to (default: receiver)')
+    .action(async (options) => (await import('./receiverCommand.ts')).backupPairCommand(options));
   backup
     .command('verify')
     .description('check that every snapshot in a target is complete and readable')
     .requiredOption('--from <target>', 'backup target')
     .requiredOption('--kit <file>', 'the recovery kit')
     .option('--read-data', 'also read, authenticate and decrypt every pack')
+    .option('--paired-data <dir>', 'for a receiver target: the data directory paired with it')
     .action(async (options) => (await import('./backupCommand.ts')).backupVerifyCommand(options));
 
   program
@@ -141,7 +155,51 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(dataOption().makeOptionMandatory())
     .addOption(keyDirOption())
     .option('--snapshot <id>', 'snapshot id (default: the newest)')
+    .option('--paired-data <dir>', 'for a receiver target: the data directory paired with it')
     .action(async (options) => (await import('./restoreCommand.ts')).restoreCommand(options));
+
+  // The append-only backup receiver, run on another machine (docs/operations/backup.md).
+  const receiver = program
+    .command('receiver')
+    .description('the append-only backup receiver, run on another machine (default: serve)');
+  receiver
+    .command('serve', { isDefault: true })
+    .description('serve the receiver over HTTPS with mutual TLS (makes its certificate on first start)')
+    .requiredOption('--data <dir>', "the receiver's data directory")
+    .requiredOption('--port <port>', 'port; 0 picks a free one')
+    .option('--host <host>', 'address to listen on', '0.0.0.0')
+    .option('--max-object-mb <n>', 'largest object accepted, in MiB (default 256)')
+    .action(async (options) => (await import('./receiverCommand.ts')).receiverServeCommand(options));
+  receiver
+    .command('pair')
+    .description("print a one-time pairing code (15 minutes) and this receiver's certificate fingerprint")
+    .requiredOption('--data <dir>', "the receiver's data directory")
+    .option('--name <label>', 'a label for the practice (stored on the receiver only)')
+    .option('--practice <id>', 'pair a new server with this existing practice (after a restore)')
+    .option('--replace', "with --practice: the new server replaces the practice's earlier ones")
+    .action(async (options) => (await import('./receiverCommand.ts')).receiverPairCommand(options));
+  receiver
+    .command('status')
+    .description('practices, objects, bytes, last write and alarms')
+    .requiredOption('--data <dir>', "the receiver's data directory")
+    .option('--json', 'print JSON')
+    .action(async (options) => (await import('./receiverCommand.ts')).receiverStatusCommand(options));
+  receiver
+    .command('prune')
+    .description('remove what retention lets go and no kept snapshot needs (never below the minimum)')
+    .requiredOption('--data <dir>', "the receiver's data directory")
+    .requiredOption('--practice <id>', 'the practice id (receiver status lists them)')
+    .requiredOption('--keep-days <n>', 'keep everything that arrived in these last days (30 or more)')
+    .option('--kit <file>', "the practice's recovery kit, to read which objects snapshots need")
+    .option('--dry-run', 'say what would be removed, remove nothing')
+    .action(async (options) => (await import('./receiverCommand.ts')).receiverPruneCommand(options));
+  receiver
+    .command('export')
+    .description("copy a practice's backups to a folder or disk, for restore --from DIR on a new machine")
+    .requiredOption('--data <dir>', "the receiver's data directory")
+    .requiredOption('--practice <id>', 'the practice id (receiver status lists them)')
+    .requiredOption('--out <dir>', 'the folder to copy into')
+    .action(async (options) => (await import('./receiverCommand.ts')).receiverExportCommand(options));
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit

@@ -11,10 +11,11 @@ export async function restoreCommand(options: {
   data: string;
   keyDir: string;
   snapshot?: string;
+  pairedData?: string;
 }): Promise<void> {
   await asCliError(async () => {
     const kit = readKitFile(options.kit);
-    const target = openTarget(options.from);
+    const target = openTarget(options.from, options.pairedData);
     const result = await restoreSnapshot({
       target,
       kit,
