@@ -24,7 +24,7 @@ import type { WrittenVersion } from './auditLog.ts';
 import type { Connection } from './connection.ts';
 import { IndexWriter, toIndexRows, type IndexRows } from './indexWriter.ts';
 import { SearchParamIds } from './searchParamIds.ts';
-import { SearchSqlBuilder } from './searchSql.ts';
+import { SearchSqlBuilder, type DrivingIndex, type Sql } from './searchSql.ts';
 import { registerDistance } from './geoSearch.ts';
 import { registerTextMatch } from './textSearch.ts';
 import { TotalCache } from './totalCache.ts';
@@ -63,12 +63,20 @@ export class ResourceTables {
   private readonly indexWriter: IndexWriter;
   private readonly sqlBuilder: SearchSqlBuilder;
   private readonly totals: TotalCache;
+  private readonly indexRowCounts = new Map<number, { rows: number; at: number }>();
   private readonly statements;
   private lastStamp = 0;
   /** Called after each version written, in its transaction: the store appends its audit entry. */
   onVersionWritten?: (written: WrittenVersion, audit: AuditContext | undefined) => void;
 
-  constructor(private readonly db: Connection) {
+  /**
+   * `sortPlan`: how a search sorted by one key finds its page; `auto` picks the cheaper of walking the
+   * sort index and sorting the matches. Tests force each to prove they give the same pages.
+   */
+  constructor(
+    private readonly db: Connection,
+    private readonly sortPlan: 'auto' | 'walk' | 'sort' = 'auto',
+  ) {
     registerTextMatch(db);
     registerDistance(db);
     this.pids = new SearchParamIds(db);
@@ -243,8 +251,15 @@ export class ResourceTables {
   }
 
   search(request: SearchRequest): SearchResult {
-    const page = this.sqlBuilder.page(request);
-    const rows = this.db.prepare(page.text).all(...page.params) as PageRow[];
+    let total: number | undefined;
+    const countMatches = () => (total ??= this.countMatches(request));
+    const driving = this.sqlBuilder.drivingIndex(request);
+    const rows =
+      driving &&
+      this.sortPlan !== 'sort' &&
+      (this.sortPlan === 'walk' || this.walkIsCheaper(request, driving, countMatches))
+        ? this.drivenRows(request, driving)
+        : this.rows(this.sqlBuilder.page(request));
     // The page asks for one row more than it returns: its presence says that another page exists
     // beyond it (after it, or before it when paging back, where the extra row comes first).
     const back = request.after?.before === true;
@@ -261,15 +276,65 @@ export class ResourceTables {
     if (last && (more || back)) result.next = cursorAt(last, false);
     if (first && (back ? more : request.after !== undefined || request.offset > 0))
       result.previous = cursorAt(first, true);
-    if (request.total === 'accurate') {
-      const count = this.sqlBuilder.count(request);
-      result.total = this.totals.total(
-        count.text,
-        count.params,
-        () => (this.db.prepare(count.text).get(...count.params) as { total: number }).total,
-      );
-    }
+    if (request.total === 'accurate') result.total = countMatches();
     return result;
+  }
+
+  private rows(sql: Sql): PageRow[] {
+    return this.db.prepare(sql.text).all(...sql.params) as PageRow[];
+  }
+
+  private countMatches(request: SearchRequest): number {
+    const count = this.sqlBuilder.count(request);
+    return this.totals.total(
+      count.text,
+      count.params,
+      () => (this.db.prepare(count.text).get(...count.params) as { total: number }).total,
+    );
+  }
+
+  /**
+   * Walking the sort index reads about (rows wanted) x (index rows / matches) index rows, at about
+   * 1 µs each; sorting every match costs about 20 µs each (both measured at a million resources:
+   * 28,000 Observations of one code, newest first). A selective search sorts its few matches; a
+   * broad one walks the index and stops when the page is full.
+   */
+  private walkIsCheaper(request: SearchRequest, driving: DrivingIndex, countMatches: () => number): boolean {
+    if (request.criteria.length === 0) return true;
+    const matches = countMatches();
+    if (matches === 0) return false;
+    const wanted = request.offset + request.count + 1;
+    return (wanted * this.indexRows(driving)) / matches < 20 * matches;
+  }
+
+  /** Index rows per parameter, counted at most every ten minutes: an estimate is enough to pick a plan. */
+  private indexRows(driving: DrivingIndex): number {
+    const known = this.indexRowCounts.get(driving.pid);
+    if (known && Date.now() - known.at < 10 * 60_000) return known.rows;
+    const sql = this.sqlBuilder.indexRows(driving);
+    const rows = (this.db.prepare(sql.text).get(...sql.params) as { total: number }).total;
+    this.indexRowCounts.set(driving.pid, { rows, at: Date.now() });
+    return rows;
+  }
+
+  /**
+   * A page by walking the sort index (see `SearchSqlBuilder.drivenPage`): the matches with a value,
+   * then, once they run out, those without one. `_offset` counts through both.
+   */
+  private drivenRows(request: SearchRequest, driving: DrivingIndex): PageRow[] {
+    const wanted = request.count + 1;
+    const inMissing = request.after !== undefined && (request.after.keys[0] ?? null) === null;
+    const valued = inMissing ? [] : this.rows(this.sqlBuilder.drivenPage(request, driving));
+    if (valued.length === wanted) return valued;
+    let skip = 0;
+    if (inMissing) skip = request.offset;
+    else if (valued.length === 0 && request.offset > 0) {
+      const count = this.sqlBuilder.drivenPage(request, driving, true);
+      const valuedMatches = (this.db.prepare(count.text).get(...count.params) as { total: number }).total;
+      skip = Math.max(0, request.offset - valuedMatches);
+    }
+    const missing = this.sqlBuilder.drivenMissingPage(request, driving, wanted - valued.length, skip);
+    return [...valued, ...this.rows(missing)];
   }
 
   countByType(): Record<string, number> {

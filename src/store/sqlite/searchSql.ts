@@ -54,24 +54,94 @@ export class SearchSqlBuilder {
     const back = request.after?.before === true;
     const scan = back ? keys.map((k) => ({ ...k, descending: !k.descending })) : keys;
     const after = request.after ? `WHERE ${keysetAfter(scan, request.after, back, params)}` : '';
-    // Resources without a value for a key come after those with one, in either direction (as a
-    // reader expects); the reversed scan of paging back puts them first, which reverses exactly.
-    const order = (alias: string, by: SortExpression[], reversed: boolean) =>
-      [
-        ...by.map(
-          (k, i) => `${alias}.k${i} ${k.descending ? 'DESC' : 'ASC'} NULLS ${reversed ? 'FIRST' : 'LAST'}`,
-        ),
-        `${alias}.rid ${reversed ? 'DESC' : 'ASC'}`,
-      ].join(', ');
     params.push(request.count + 1, request.offset);
     // The page's rows are chosen first, and only their bodies read: a sort over many matches then
     // never carries their JSON.
     const matches = `SELECT r.rid, r.type, r.id, r.vid${columns} FROM resource r WHERE ${where.text}`;
-    const pageRows = `SELECT p.* FROM (${matches}) p ${after} ORDER BY ${order('p', scan, back)} LIMIT ? OFFSET ?`;
+    const pageRows = `SELECT p.* FROM (${matches}) p ${after} ORDER BY ${orderBy('p', scan, back)} LIMIT ? OFFSET ?`;
     return {
-      text: `SELECT q.*, v.body FROM (${pageRows}) q JOIN resource_version v ON v.vid = q.vid ORDER BY ${order('q', keys, false)}`,
+      text: `SELECT q.*, v.body FROM (${pageRows}) q JOIN resource_version v ON v.vid = q.vid ORDER BY ${orderBy('q', keys, false)}`,
       params,
     };
+  }
+
+  /**
+   * The sort index that can drive a page, when one key over an index ordered by its column sorts a
+   * forward page of one type. Then the page walks that index from the cursor and stops when it is
+   * full, instead of computing every match's sort value and sorting them all (see `drivenPage`).
+   */
+  drivingIndex(request: SearchRequest): DrivingIndex | undefined {
+    const [key] = request.sort;
+    if (
+      request.sort.length !== 1 ||
+      request.types.length !== 1 ||
+      request.after?.before ||
+      request.count === 0
+    )
+      return undefined;
+    const index = key!.paramType && DRIVING_INDEXES[key!.paramType as keyof typeof DRIVING_INDEXES];
+    const pid = this.pids.find(request.types[0]!, key!.code);
+    return index && pid !== undefined ? { ...index, pid, descending: key!.descending } : undefined;
+  }
+
+  /**
+   * A page of the matches that have a value, in sort order, walking the index: a resource's row that
+   * is its first value in that order stands for it (its lowest ascending, its highest descending, as
+   * `sortKeys` defines the order); equal values of one resource collapse in the GROUP BY, which
+   * follows the index order and so needs no sort. `countOnly`: how many such matches there are.
+   */
+  drivenPage(request: SearchRequest, d: DrivingIndex, countOnly = false): Sql {
+    const params: unknown[] = [d.pid];
+    const where = this.where(request);
+    params.push(...where.params);
+    const [beyond, before, direction] = d.descending ? ['<', '>', 'DESC'] : ['>', '<', 'ASC'];
+    let keyset = '';
+    const cursorValue = request.after?.keys[0];
+    if (request.after && cursorValue !== null && cursorValue !== undefined) {
+      keyset = `AND (x.${d.column} ${beyond} ? OR (x.${d.column} = ? AND x.rid ${beyond} ?))`;
+      params.push(cursorValue, cursorValue, request.after.rid);
+    }
+    const walk =
+      `SELECT x.rid, x.${d.column} AS k0 FROM ${d.table} x INDEXED BY ${d.index} CROSS JOIN resource r ON r.rid = x.rid ` +
+      `WHERE x.pid = ? AND ${where.text} ${keyset} ` +
+      `AND NOT EXISTS (SELECT 1 FROM ${d.table} y WHERE y.rid = x.rid AND y.pid = x.pid AND y.${d.column} ${before} x.${d.column}) ` +
+      `GROUP BY x.${d.column}, x.rid`;
+    if (countOnly) return { text: `SELECT count(*) AS total FROM (${walk})`, params };
+    params.push(request.count + 1, request.offset);
+    return {
+      text:
+        `SELECT q.rid, r.type, r.id, r.vid, q.k0, v.body FROM ` +
+        `(${walk} ORDER BY x.${d.column} ${direction}, x.rid ${direction} LIMIT ? OFFSET ?) q ` +
+        `CROSS JOIN resource r ON r.rid = q.rid JOIN resource_version v ON v.vid = r.vid ` +
+        `ORDER BY q.k0 ${direction}, q.rid ${direction}`,
+      params,
+    };
+  }
+
+  /** The matches without a value for the driving key, which come after the others, by row id. */
+  drivenMissingPage(request: SearchRequest, d: DrivingIndex, limit: number, offset: number): Sql {
+    const where = this.where(request);
+    const params = [...where.params, d.pid];
+    const direction = d.descending ? 'DESC' : 'ASC';
+    let keyset = '';
+    if (request.after && (request.after.keys[0] ?? null) === null) {
+      keyset = `AND r.rid ${d.descending ? '<' : '>'} ?`;
+      params.push(request.after.rid);
+    }
+    params.push(limit, offset);
+    const rows =
+      `SELECT r.rid, r.type, r.id, r.vid, NULL AS k0 FROM resource r WHERE ${where.text} ` +
+      `AND NOT EXISTS (SELECT 1 FROM ${d.table} y WHERE y.rid = r.rid AND y.pid = ?) ${keyset} ` +
+      `ORDER BY r.rid ${direction} LIMIT ? OFFSET ?`;
+    return {
+      text: `SELECT q.*, v.body FROM (${rows}) q JOIN resource_version v ON v.vid = q.vid ORDER BY q.rid ${direction}`,
+      params,
+    };
+  }
+
+  /** How many index rows the driving parameter has: what a walk over all of them would read. */
+  indexRows(d: DrivingIndex): Sql {
+    return { text: `SELECT count(*) AS total FROM ${d.table} WHERE pid = ?`, params: [d.pid] };
   }
 
   count(request: SearchRequest): Sql {
@@ -246,10 +316,44 @@ interface SortExpression {
   nullable: boolean;
 }
 
+/** Index tables whose lookup index orders a parameter's values by the column that sorts them. */
+const DRIVING_INDEXES = {
+  date: { table: 'idx_date', index: 'idx_date_lookup', column: 'start' },
+  string: { table: 'idx_string', index: 'idx_string_lookup', column: 'norm' },
+  number: { table: 'idx_number', index: 'idx_number_lookup', column: 'low' },
+  reference: { table: 'idx_reference', index: 'idx_reference_lookup', column: 'ref' },
+  uri: { table: 'idx_uri', index: 'idx_uri_lookup', column: 'value' },
+} as const;
+
+export interface DrivingIndex {
+  table: string;
+  index: string;
+  column: string;
+  pid: number;
+  descending: boolean;
+}
+
 /**
- * Rows after the cursor in the scan order (keys, then row id, descending when paging back): equal on
- * the keys before one, and after it on that one. NULLs (no value) come last in the forward order and
- * first in the reversed one (see `page`).
+ * The ORDER BY of a page. Resources without a value for a key come after those with one, in either
+ * direction (as a reader expects); the reversed scan of paging back puts them first, which reverses
+ * exactly. Ties are broken by row id in the first key's direction, the order in which a sort index
+ * lists them (see `drivenPage`).
+ */
+function orderBy(alias: string, keys: SortExpression[], reversed: boolean): string {
+  const direction = (descending: boolean) => (descending ? 'DESC' : 'ASC');
+  return [
+    ...keys.map(
+      (k, i) =>
+        `${alias}.k${i} ${direction(k.descending)}${k.nullable ? ` NULLS ${reversed ? 'FIRST' : 'LAST'}` : ''}`,
+    ),
+    `${alias}.rid ${direction(keys[0]?.descending ?? reversed)}`,
+  ].join(', ');
+}
+
+/**
+ * Rows after the cursor in the scan order (keys, then row id as `orderBy` has it): equal on the keys
+ * before one, and after it on that one. NULLs (no value) come last in the forward order and first in
+ * the reversed one.
  */
 function keysetAfter(keys: SortExpression[], cursor: PageCursor, back: boolean, params: unknown[]): string {
   const values = keys.map((_key, i) => cursor.keys[i] ?? null);
@@ -271,7 +375,8 @@ function keysetAfter(keys: SortExpression[], cursor: PageCursor, back: boolean, 
   });
   const equal = equalBefore(keys.length);
   params.push(cursor.rid);
-  alternatives.push([...equal, back ? 'p.rid < ?' : 'p.rid > ?'].join(' AND '));
+  const ridDescending = keys[0]?.descending ?? back;
+  alternatives.push([...equal, ridDescending ? 'p.rid < ?' : 'p.rid > ?'].join(' AND '));
   return anyOf(alternatives);
 }
 
