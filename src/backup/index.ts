@@ -4,6 +4,7 @@ export { deriveBackupKeys, type BackupKeys } from './backupKeys.ts';
 export { acquireBackupLock } from './backupLock.ts';
 export { lastSnapshotIn, rememberSnapshot } from './backupState.ts';
 export { DirectoryTarget } from './directoryTarget.ts';
+export { readDrills, recordDrill, runDrill, DRILL_LOG, type DrillRecord } from './drill.ts';
 export { parseKit, renderKit, kitLines, type RecoveryKit } from './kitFile.ts';
 export { FORMAT_VERSION } from './repositoryFormat.ts';
 export { restoreSnapshot, type RestoreResult } from './restore.ts';

@@ -147,6 +147,17 @@ export async function main(argv: string[]): Promise<void> {
     .option('--paired-data <dir>', 'for a receiver target: the data directory paired with it')
     .action(async (options) => (await import('./backupCommand.ts')).backupVerifyCommand(options));
 
+  backup
+    .command('drill')
+    .description('rehearse a restore: restore into a throw-away store, check it, time it, then remove it')
+    .requiredOption('--from <target>', 'backup target')
+    .requiredOption('--kit <file>', 'the recovery kit')
+    .option('--data <dir>', 'the live store, to keep the result for backup status and the audit trail')
+    .addOption(keyDirOption())
+    .option('--snapshot <id>', 'snapshot id (default: the newest)')
+    .option('--paired-data <dir>', 'for a receiver target: the data directory paired with it')
+    .action(async (options) => (await import('./drillCommand.ts')).backupDrillCommand(options));
+
   program
     .command('restore')
     .description('make a new store from a backup target and the recovery kit')
