@@ -4,7 +4,7 @@
  * checks, limits, and retention pruning that keeps what newer snapshots need.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -42,7 +42,9 @@ async function receiverAt(dir: string, extra: Partial<Parameters<typeof startRec
   return { receiver, home: new ReceiverHome(dir) };
 }
 
-const sharedReceiver = () => (shared ??= receiverAt(join(folder.path, 'receiver')));
+// Many pairings from one address in a few seconds: a looser limit than the default for strangers.
+const sharedReceiver = () =>
+  (shared ??= receiverAt(join(folder.path, 'receiver'), { anonymousRate: { burst: 100, perSecond: 1 } }));
 
 after(async () => {
   for (const close of closers) await close();
@@ -162,11 +164,11 @@ test('pairing: a wrong, an expired and a reused code, and a wrong fingerprint, e
     } finally {
       await other.cleanup();
     }
+    assert.equal(statSync(join(home.root, 'receiver-key.pem')).mode & 0o777, 0o600);
     // The practice's folder is named by the random id, never by its label; its key is private.
     assert.ok(existsSync(home.practiceFolder(pairing.practice)));
     assert.ok(!readdirSync(join(home.root, 'practices')).some((name) => name.includes('clinic')));
-    const { mode } = await import('node:fs').then((fs) => fs.statSync(pairing.keyFile));
-    assert.equal(mode & 0o777, 0o600);
+    assert.equal(statSync(pairing.keyFile).mode & 0o777, 0o600);
     assert.ok(
       !readFileSync(join(home.pairingFolder, readdirSync(home.pairingFolder)[0]!), 'utf8').includes(code),
     );
@@ -336,6 +338,13 @@ test('limits: objects above the size cap and requests above the rate are refused
       statuses.push(response.status);
     }
     assert.ok(statuses.includes(429), statuses.join(','));
+    // Strangers (no certificate, or guessing pairing codes) get a small budget per address.
+    const strangers: number[] = [];
+    for (let i = 0; i < 25; i++)
+      strangers.push(
+        (await rawRequest(receiver, { method: 'POST', path: '/v1/pair', body: Buffer.from('{}') })).status,
+      );
+    assert.deepEqual([...new Set(strangers)], [401, 429]);
   } finally {
     target.close();
   }
@@ -398,4 +407,41 @@ test('snapshots through the receiver verify and restore; prune refuses below the
     await store.cleanup();
     restoredRoot.remove();
   }
+});
+
+test('a replacement server pairs with an existing practice (--practice, --replace); the old credential stops working', async () => {
+  const { receiver, home } = await sharedReceiver();
+  const old = await pairClient(receiver, home);
+  const oldTarget = new ReceiverTarget(old.connection, old.practice);
+  await oldTarget.putIfAbsent('config', Buffer.from('{}'));
+  const { code } = createPairingCode(home.pairingFolder, {
+    label: 'restored',
+    practice: old.practice,
+    replace: true,
+  });
+  const { cert, key } = await makeClientCertificate();
+  const connection = { url: receiver.url, fingerprint: receiver.fingerprint, cert, key };
+  const client = new ReceiverClient(connection);
+  const response = await client.request({
+    method: 'POST',
+    path: '/v1/pair',
+    body: Buffer.from(JSON.stringify({ code })),
+  });
+  client.close();
+  assert.equal(response.status, 201);
+  assert.equal(JSON.parse(response.body.toString()).practice, old.practice);
+  const newTarget = new ReceiverTarget(connection, old.practice);
+  assert.deepEqual(await newTarget.get('config'), Buffer.from('{}'));
+  await assert.rejects(oldTarget.get('config'), /not paired with this receiver/);
+  oldTarget.close();
+  newTarget.close();
+});
+
+test('an unreachable receiver: retried, then one clear error', async () => {
+  const { receiver, home } = await receiverAt(join(folder.path, 'gone'));
+  const { connection, practice } = await pairClient(receiver, home);
+  await receiver.close();
+  const target = new ReceiverTarget(connection, practice);
+  await assert.rejects(target.size('config'), /cannot be reached .* after 3 attempts; check that it runs/);
+  target.close();
 });
