@@ -13,6 +13,16 @@ const STATE_FILE = 'backup-state.json';
 
 interface BackupState {
   targets: Record<string, string>;
+  /** The last successful run to each target, for `backup status`. */
+  runs?: Record<string, TargetRun>;
+}
+
+export interface TargetRun {
+  /** When the run ended (ISO 8601). */
+  at: string;
+  snapshot: string;
+  /** For a directory target: the disk it was on at that run. */
+  disk?: { mountPoint: string; source: string; removable: boolean };
 }
 
 function read(dataDir: string): BackupState {
@@ -29,9 +39,19 @@ export function lastSnapshotIn(dataDir: string, target: string): string | undefi
   return typeof name === 'string' && /^[0-9a-f]{64}$/.test(name) ? name : undefined;
 }
 
-export function rememberSnapshot(dataDir: string, target: string, name: string): void {
+/** The last successful run to every target this store has written to. */
+export function targetRuns(dataDir: string): Record<string, TargetRun> {
+  const state = read(dataDir);
+  const runs: Record<string, TargetRun> = {};
+  // Stores that backed up before runs were recorded know their targets only.
+  for (const [target, snapshot] of Object.entries(state.targets)) runs[target] = { at: '', snapshot };
+  return { ...runs, ...(typeof state.runs === 'object' && state.runs ? state.runs : {}) };
+}
+
+export function rememberSnapshot(dataDir: string, target: string, name: string, run?: TargetRun): void {
   const state = read(dataDir);
   state.targets[target] = name;
+  if (run) state.runs = { ...state.runs, [target]: run };
   const file = join(resolve(dataDir), STATE_FILE);
   const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(temporary, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });

@@ -2,7 +2,9 @@
 export { BackupError } from './backupError.ts';
 export { deriveBackupKeys, type BackupKeys } from './backupKeys.ts';
 export { acquireBackupLock } from './backupLock.ts';
-export { lastSnapshotIn, rememberSnapshot } from './backupState.ts';
+export { lastSnapshotIn, rememberSnapshot, targetRuns, type TargetRun } from './backupState.ts';
+export { backupStatus, MAX_AGE_HOURS, type BackupStatus, type TargetStatus } from './backupStatus.ts';
+export { diskOf, type DiskInfo } from './removableDisk.ts';
 export { DirectoryTarget } from './directoryTarget.ts';
 export { readDrills, recordDrill, runDrill, DRILL_LOG, type DrillRecord } from './drill.ts';
 export { parseKit, renderKit, kitLines, type RecoveryKit } from './kitFile.ts';

@@ -8,6 +8,7 @@ import {
   BackupError,
   deriveBackupKeys,
   DirectoryTarget,
+  diskOf,
   parseKit,
   shortId,
   takeSnapshot,
@@ -122,7 +123,12 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
           await recordBackup('failure', { error: (error as Error).message.slice(0, 300) });
           throw error;
         });
-        rememberSnapshot(options.data, target.description, result.name);
+        const disk = target instanceof DirectoryTarget ? diskOf(target.root) : undefined;
+        rememberSnapshot(options.data, target.description, result.name, {
+          at: new Date().toISOString(),
+          snapshot: result.name,
+          ...(disk ? { disk } : {}),
+        });
         await recordBackup('success', {
           snapshot: result.name,
           versions: result.versions,

@@ -148,6 +148,12 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (options) => (await import('./backupCommand.ts')).backupVerifyCommand(options));
 
   backup
+    .command('status')
+    .description('where the backups are, how old, which copy is offline, and the last restore drill')
+    .addOption(dataOption().makeOptionMandatory())
+    .option('--json', 'print the status as JSON')
+    .action(async (options) => (await import('./backupStatusCommand.ts')).backupStatusCommand(options));
+  backup
     .command('drill')
     .description('rehearse a restore: restore into a throw-away store, check it, time it, then remove it')
     .requiredOption('--from <target>', 'backup target')
