@@ -1,5 +1,6 @@
 /** `chartvault serve`: the FHIR API over a store, over HTTPS unless plain HTTP on loopback is asked for. */
 import { capabilityStatement } from '../http/capabilityStatement.ts';
+import { loadOrCreateTokenKeys } from '../access/index.ts';
 import { buildServer } from '../http/server.ts';
 import { ensureTlsCredentials, expiryWarning, tlsFiles, TlsError, type TlsCredentials } from '../http/tls.ts';
 import { validateResource } from '../fhir/validation/index.ts';
@@ -92,7 +93,9 @@ export async function serveStore(
   options: { host: string; port: string; tls?: TlsCredentials },
   data?: ServedData,
 ): Promise<void> {
-  const app = buildServer({ store, tls: options.tls });
+  // Access tokens are signed with a key kept in the key folder, so that they outlive a restart.
+  const tokenKeys = data ? loadOrCreateTokenKeys(data.keyDir, data.settings.storeId) : undefined;
+  const app = buildServer({ store, tls: options.tls, tokenKeys });
   warmUp();
   let address: string;
   try {

@@ -76,10 +76,51 @@ describe('chartvault users and clients', () => {
     }
   });
 
+  it('tokens stay verifiable across a restart of serve: it signs with the key in the key folder', async () => {
+    const added = JSON.parse(
+      chartvault('clients', 'add', ...at, '--name', 'restart', '--scopes', 'system/*.rs', '--json').stdout,
+    ) as { client_id: string; client_secret: string };
+    const jwksOf = async (base: string) =>
+      ((await (await fetch(`${new URL(base).origin}/oauth/jwks`)).json()) as { keys: { kid: string }[] })
+        .keys;
+    const first = await startServe(data, keys);
+    let token: string;
+    let before: { kid: string }[];
+    try {
+      const response = await fetch(`${new URL(first.base).origin}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${added.client_id}:${added.client_secret}`).toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+      assert.equal(response.status, 200);
+      token = ((await response.json()) as { access_token: string }).access_token;
+      before = await jwksOf(first.base);
+    } finally {
+      first.process.kill();
+    }
+    const second = await startServe(data, keys);
+    try {
+      const after = await jwksOf(second.base);
+      assert.deepEqual(after, before, 'the same public key is published after the restart');
+      const { kid } = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as {
+        kid: string;
+      };
+      assert.ok(
+        after.some((key) => key.kid === kid),
+        'the token names a published key',
+      );
+    } finally {
+      second.process.kill();
+    }
+  });
+
   it('clients list shows the clients without secrets; bad scopes and JWKS files get a clear message', () => {
     const list = chartvault('clients', 'list', ...at, '--json');
     const clients = JSON.parse(list.stdout) as { name: string; revoked: boolean; createdBy: string }[];
-    assert.deepEqual(clients.map((c) => c.name).sort(), ['acceptance', 'script']);
+    assert.deepEqual(clients.map((c) => c.name).sort(), ['acceptance', 'restart', 'script']);
     assert.ok(!list.stdout.includes('secretHash'));
     assert.match(clients[0]!.createdBy, /^.+@.+$/, 'attributed to user@host');
     const badScope = chartvault('clients', 'add', ...at, '--name', 'x', '--scopes', 'everything');
