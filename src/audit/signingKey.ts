@@ -9,6 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 
 /** The fixed DER prefix of a PKCS #8 Ed25519 private key (RFC 8410), before the 32-byte seed. */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+/** The fixed DER prefix of an SPKI Ed25519 public key (RFC 8410), before the 32 raw bytes. */
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export class AuditKeyError extends Error {}
 
@@ -62,6 +64,80 @@ export function ensureAuditSigningKey(keyDir: string, storeId: string): AuditSig
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
-  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  return createHash('sha256').update(raw).digest('hex').slice(0, 16);
+  return createHash('sha256').update(rawPublicKey(publicKey)).digest('hex').slice(0, 16);
+}
+
+/** The 32 raw bytes of an Ed25519 public key (RFC 8032), as backups carry it. */
+export function rawPublicKey(publicKey: KeyObject): Buffer {
+  return publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+}
+
+/** An Ed25519 public key from its 32 raw bytes in hex; undefined when that is not one. */
+export function publicKeyFromRaw(hex: string): KeyObject | undefined {
+  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  try {
+    return createPublicKey({
+      key: Buffer.concat([SPKI_ED25519_PREFIX, Buffer.from(hex, 'hex')]),
+      format: 'der',
+      type: 'spki',
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- Earlier keys: after a restore (docs/audit-chain.md, "After a restore") ----
+
+/**
+ * A public key that signed checkpoints of this chain before a restore: the restored store signs with a
+ * key of its own, and accepts this one only for checkpoints up to `until` (the newest it signed then).
+ */
+export interface EarlierAuditKey {
+  keyId: string;
+  /** The raw 32-byte public key, hex. */
+  publicKey: string;
+  until: number;
+}
+
+export const EARLIER_KEYS_FILE = 'audit-earlier-keys.json';
+
+export const earlierKeysFilePath = (dataDir: string) => join(resolve(dataDir), EARLIER_KEYS_FILE);
+
+/** The earlier keys kept in a data directory (none when the file is absent). */
+export function readEarlierAuditKeys(dataDir: string): EarlierAuditKey[] {
+  const file = earlierKeysFilePath(dataDir);
+  if (!existsSync(file)) return [];
+  let parsed: { keys?: EarlierAuditKey[] };
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as { keys?: EarlierAuditKey[] };
+  } catch {
+    throw new AuditKeyError(`${file} is not valid JSON; it lists the audit keys of before a restore.`);
+  }
+  return (parsed.keys ?? []).filter(
+    (k) => typeof k.keyId === 'string' && typeof k.publicKey === 'string' && Number.isSafeInteger(k.until),
+  );
+}
+
+/** Written by a restore into the new data directory, once (never overwritten). */
+export function writeEarlierAuditKeys(dataDir: string, keys: EarlierAuditKey[]): void {
+  writeFileSync(earlierKeysFilePath(dataDir), JSON.stringify({ keys }, null, 2) + '\n', {
+    mode: 0o600,
+    flag: 'wx',
+  });
+}
+
+/**
+ * Every public key this store's checkpoints may be signed with, by key id (raw public key, hex): its
+ * own and the earlier ones. Backups carry those their checkpoints name, so that a restore can check them.
+ */
+export function knownAuditPublicKeys(
+  keyDir: string,
+  dataDir: string,
+  storeId: string,
+): Record<string, string> {
+  const known: Record<string, string> = {};
+  for (const earlier of readEarlierAuditKeys(dataDir)) known[earlier.keyId] = earlier.publicKey;
+  const own = loadAuditSigningKey(keyDir, storeId);
+  if (own) known[own.keyId] = rawPublicKey(own.publicKey).toString('hex');
+  return known;
 }

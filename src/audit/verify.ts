@@ -14,7 +14,7 @@ import {
   type CheckpointLine,
 } from './chainFormat.ts';
 import { readCheckpointFile } from './checkpoints.ts';
-import { keyIdOf } from './signingKey.ts';
+import { keyIdOf, publicKeyFromRaw, readEarlierAuditKeys } from './signingKey.ts';
 
 export interface VerifyReport {
   ok: boolean;
@@ -54,29 +54,42 @@ export async function verifyAuditChain(options: {
     uncheckpointed: 0,
   });
 
-  // 1. Signatures first: a checkpoint that does not verify cannot vouch for anything.
+  // 1. Signatures first: a checkpoint that does not verify cannot vouch for anything. A restored store
+  // also accepts the keys that signed its chain before the restore, each only for the checkpoints it
+  // signed then (docs/audit-chain.md, "After a restore").
   const checkpoints: { where: string; line: CheckpointLine; inDatabase: boolean }[] = [];
-  if ((inside.length > 0 || outside.length > 0) && !publicKey)
-    return failed(
-      'checkpoints exist but the audit signing key is not in the key folder; pass --key-dir with the folder that holds it',
-      0,
-    );
   const keyId = publicKey ? keyIdOf(publicKey) : '';
+  const earlier = new Map(readEarlierAuditKeys(options.dataDir).map((k) => [k.keyId, k]));
   for (const [i, item] of [...inside, ...outside].entries()) {
     const line = parseCheckpointLine(item.text);
     if (typeof line === 'string') return failed(`${item.where} ${line}`, 0);
     if (item.seq !== undefined && item.seq !== line.seq)
       return failed(`${item.where} is stored under #${item.seq} but covers #${line.seq}`, 0);
-    if (line.key !== keyId)
-      return failed(`${item.where} was signed by key ${line.key}, not by this store's key ${keyId}`, 0);
+    const before = earlier.get(line.key);
+    const signer =
+      publicKey && line.key === keyId
+        ? publicKey
+        : before && line.seq <= before.until
+          ? publicKeyFromRaw(before.publicKey)
+          : undefined;
+    if (!signer) {
+      if (!publicKey)
+        return failed(
+          'checkpoints exist but the audit signing key is not in the key folder; pass --key-dir with the folder that holds it',
+          0,
+        );
+      return failed(
+        before
+          ? `${item.where} was signed by the key of before the restore (${line.key}), which vouches only up to #${before.until}, but covers #${line.seq}`
+          : `${item.where} was signed by key ${line.key}, not by this store's key ${keyId}`,
+        0,
+      );
+    }
+    if (signer !== publicKey && keyIdOf(signer) !== line.key)
+      return failed(`the earlier key ${line.key} in audit-earlier-keys.json is not the key of that id`, 0);
     const { sig, ...payload } = line;
     if (
-      !verifySignature(
-        null,
-        Buffer.from(checkpointPayloadText(payload)),
-        publicKey!,
-        Buffer.from(sig, 'base64'),
-      )
+      !verifySignature(null, Buffer.from(checkpointPayloadText(payload)), signer, Buffer.from(sig, 'base64'))
     )
       return failed(`${item.where} has a bad signature: it was altered or not made with this store's key`, 0);
     if (line.store !== storeId)

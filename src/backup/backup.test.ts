@@ -214,8 +214,9 @@ test('snapshots are increments: an unchanged store writes nothing, a few changes
       await temp.store.create({ resourceType: 'Patient', name: [{ family: `Small${i}` }] });
     const small = await snapshot(temp, target);
     assert.equal(small.versions, 5);
-    assert.equal(small.objectsWritten, 2, 'one pack and one manifest');
-    assert.ok(small.bytesWritten < 4096, `${small.bytesWritten} bytes for 5 versions`);
+    assert.equal(small.auditEntries, 5, 'each write has its audit entry');
+    assert.equal(small.objectsWritten, 3, 'a pack of versions, a pack of audit entries and a manifest');
+    assert.ok(small.bytesWritten < 6144, `${small.bytesWritten} bytes for 5 versions and their entries`);
     assert.ok(small.bytesWritten * 50 < full.bytesWritten, `${small.bytesWritten} vs ${full.bytesWritten}`);
     // With the name of the last snapshot (the CLI keeps it in the data directory), an unchanged
     // store costs two small reads: the config and that manifest; no listing.
@@ -317,8 +318,11 @@ test('wrong kit, another practice, damaged objects and a newer format: clear err
     const configFile = join(target, 'config');
     const config = JSON.parse(readFileSync(configFile, 'utf8'));
     chmodSync(configFile, 0o644);
-    writeFileSync(configFile, JSON.stringify({ ...config, version: 2 }));
-    await assert.rejects(restoreWith(kit, 'e'), /format version 2; this ChartVault reads version 1: upgrade/);
+    writeFileSync(configFile, JSON.stringify({ ...config, version: 3 }));
+    await assert.rejects(
+      restoreWith(kit, 'e'),
+      /format version 3; this ChartVault reads versions up to 2: upgrade/,
+    );
     assertNothingLeft('e');
   } finally {
     await temp.cleanup();

@@ -1,5 +1,5 @@
 /**
- * The repository format, version 1, as docs/backup-format.md specifies it: the layout of a target, the
+ * The repository format, version 2, as docs/backup-format.md specifies it: the layout of a target, the
  * sealed object encoding, and the `config` object. Everything here is pure (no I/O).
  *
  * A sealed object is
@@ -16,11 +16,17 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BackupKeys } from './backupKeys.ts';
 import { BackupError } from './backupError.ts';
 
-export const FORMAT_VERSION = 1;
+/** The format of configs, manifests and kits: 2 added the audit chain and the security records. */
+export const FORMAT_VERSION = 2;
+/** The sealed-object encoding (header byte 4), unchanged since format 1: objects stay byte-identical. */
+export const OBJECT_VERSION = 1;
 export const CONFIG_PATH = 'config';
 
-export type ObjectKind = 'config' | 'pack' | 'snapshot';
-const KIND_BYTE: Record<ObjectKind, number> = { config: 1, pack: 2, snapshot: 3 };
+/** `pack` holds resource versions, `audit` audit entries, `records` the security records. */
+export type ObjectKind = 'config' | 'pack' | 'snapshot' | 'audit' | 'records';
+/** Kinds stored under packs/ (the data of snapshots), as opposed to manifests and the config. */
+export type DataKind = 'pack' | 'audit' | 'records';
+const KIND_BYTE: Record<ObjectKind, number> = { config: 1, pack: 2, snapshot: 3, audit: 4, records: 5 };
 const MAGIC = Buffer.from('CVBK');
 const HEADER = 6;
 const NONCE = 12;
@@ -28,12 +34,13 @@ const TAG = 16;
 
 const NAME = /^[0-9a-f]{64}$/;
 
-export function objectPath(kind: 'pack' | 'snapshot', name: string): string {
-  return kind === 'pack' ? `packs/${name.slice(0, 2)}/${name}` : `snapshots/${name}`;
+/** Where an object lives: every data object under packs/ (whatever its kind), manifests in snapshots/. */
+export function objectPath(kind: DataKind | 'snapshot', name: string): string {
+  return kind === 'snapshot' ? `snapshots/${name}` : `packs/${name.slice(0, 2)}/${name}`;
 }
 
 /** The name in a listed path, or undefined for anything that is not an object of that kind. */
-export function nameOfPath(kind: 'pack' | 'snapshot', path: string): string | undefined {
+export function nameOfPath(kind: DataKind | 'snapshot', path: string): string | undefined {
   const name = path.slice(path.lastIndexOf('/') + 1);
   return NAME.test(name) && objectPath(kind, name) === path ? name : undefined;
 }
@@ -54,7 +61,7 @@ export function sealObject(
   const label = Buffer.from(`${kind}\0`);
   const name = fixedName ?? createHmac('sha256', keys.naming).update(label).update(plaintext).digest('hex');
   const nonce = createHmac('sha256', keys.nonce).update(label).update(plaintext).digest().subarray(0, NONCE);
-  const header = Buffer.concat([MAGIC, Buffer.of(FORMAT_VERSION, KIND_BYTE[kind])]);
+  const header = Buffer.concat([MAGIC, Buffer.of(OBJECT_VERSION, KIND_BYTE[kind])]);
   const cipher = createCipheriv('aes-256-gcm', keys.encryption, nonce);
   cipher.setAAD(Buffer.concat([header, Buffer.from(name)]));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
@@ -81,11 +88,11 @@ export function openObject(
 ): Buffer {
   if (bytes.length < HEADER + NONCE + 1 + TAG) throw new CorruptObject(path, 'too short (truncated)');
   if (!bytes.subarray(0, 4).equals(MAGIC)) throw new CorruptObject(path, 'not a ChartVault backup object');
-  if (bytes[4]! > FORMAT_VERSION)
+  if (bytes[4]! > OBJECT_VERSION)
     throw new BackupError(
-      `${path} is in backup format version ${bytes[4]}; this ChartVault reads version ${FORMAT_VERSION}: upgrade ChartVault to restore it.`,
+      `${path} is sealed in object encoding ${bytes[4]}; this ChartVault reads encoding ${OBJECT_VERSION}: upgrade ChartVault to restore it.`,
     );
-  if (bytes[4] !== FORMAT_VERSION || bytes[5] !== KIND_BYTE[kind])
+  if (bytes[4] !== OBJECT_VERSION || bytes[5] !== KIND_BYTE[kind])
     throw new CorruptObject(path, `not a ${kind} object`);
   const header = bytes.subarray(0, HEADER);
   const nonce = bytes.subarray(HEADER, HEADER + NONCE);
@@ -157,7 +164,7 @@ export function checkConfig(
     throw new BackupError(`${where} is not a ChartVault backup (its config names another format).`);
   if (config.version > FORMAT_VERSION)
     throw new BackupError(
-      `${where} is in backup format version ${config.version}; this ChartVault reads version ${FORMAT_VERSION}: upgrade ChartVault to read it.`,
+      `${where} is in backup format version ${config.version}; this ChartVault reads versions up to ${FORMAT_VERSION}: upgrade ChartVault to read it.`,
     );
   if (config.storeId !== storeId)
     throw new BackupError(

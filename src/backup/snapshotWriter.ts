@@ -1,20 +1,27 @@
 /**
- * Taking a snapshot: the versions written since the newest snapshot in the target, packed, sealed and
- * written once, then the manifest last. A run killed before the manifest leaves only packs nobody
- * lists (the next run writes the same packs again, byte for byte, and finds them there). When nothing
- * changed since the newest snapshot, nothing is written at all.
+ * Taking a snapshot: what changed since the newest snapshot in the target (resource versions, audit
+ * entries and checkpoints, and the security records when they differ), packed, sealed and written
+ * once, then the manifest last. A run killed before the manifest leaves only packs nobody lists (the
+ * next run writes the same packs again, byte for byte, and finds them there). When nothing changed
+ * since the newest snapshot, nothing is written at all.
  */
-import type { RawVersion, SqliteStore } from '../store/index.ts';
+import { parseCheckpointLine } from '../audit/chainFormat.ts';
+import type { BackupPoint, RawVersion, SqliteStore } from '../store/index.ts';
+import { AuditPackBuilder } from './auditPack.ts';
 import { BackupError } from './backupError.ts';
 import type { BackupKeys } from './backupKeys.ts';
 import { PackBuilder, sha256 } from './packWriter.ts';
+import { DURABLE_RECORD_KINDS, recordsPayload } from './recordsObject.ts';
 import { openOrCreateRepository } from './repository.ts';
-import { objectPath, sealObject } from './repositoryFormat.ts';
+import { FORMAT_VERSION, objectPath, sealObject } from './repositoryFormat.ts';
 import {
   loadSnapshot,
   loadSnapshots,
   newest,
+  NO_AUDIT_HASH,
   short,
+  versionPacks,
+  type ListedSnapshot,
   type PackEntry,
   type SnapshotManifest,
 } from './snapshotManifest.ts';
@@ -29,6 +36,11 @@ export interface SnapshotInput {
   target: BackupTarget;
   /** The newest snapshot this store wrote to the target, when known (backupState.ts): read alone. */
   lastKnown?: string;
+  /**
+   * The public keys (raw, hex) that may have signed this store's checkpoints, by key id: its own audit
+   * key and the earlier ones of a restored store (src/audit/signingKey.ts knownAuditPublicKeys).
+   */
+  auditKeys?: Record<string, string>;
 }
 
 export interface SnapshotResult {
@@ -37,12 +49,18 @@ export interface SnapshotResult {
   unchanged: boolean;
   manifest: SnapshotManifest;
   versions: number;
+  auditEntries: number;
   objectsWritten: number;
   bytesWritten: number;
   seconds: number;
 }
 
 const READ_BATCH = 2000;
+/**
+ * A run whose only new audit entries are this many `backup` entries or fewer (each run records itself)
+ * counts as no change: those entries go into the next snapshot that has something else to hold.
+ */
+const BACKUP_ENTRIES_IGNORED = 20;
 
 export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult> {
   const started = performance.now();
@@ -51,34 +69,29 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
   const parent =
     (input.lastKnown && (await loadSnapshot(target, keys, input.lastKnown))) ||
     newest((await loadSnapshots(target, keys)).snapshots);
-  const mark = store.versionMark();
+  const parentAudit = parent?.manifest.audit;
+  const point = store.backupPoint({
+    checkpointsAfter: parentAudit?.checkpointsThrough ?? 0,
+    recordKinds: DURABLE_RECORD_KINDS,
+  });
+  if (parent) checkContinues(store, point, parent, target);
   const afterVid = parent?.manifest.throughVid ?? 0;
-  if (mark.vid < afterVid)
-    throw new BackupError(
-      `${target.description} holds snapshots newer than this store (up to version ${afterVid}, the store is at ${mark.vid}): ` +
-        'is this a store restored from an older snapshot? Back it up to a new target folder.',
-    );
-  if (parent?.manifest.tip) {
-    const tip = parent.manifest.tip;
-    const [same] = store.versionsAfter(tip.vid - 1, tip.vid, 1);
-    const matches =
-      same?.type === tip.type &&
-      same.id === tip.id &&
-      same.version === tip.version &&
-      same.lastUpdated === tip.lastUpdated;
-    if (!matches)
-      throw new BackupError(
-        `${target.description} holds snapshots of another history of this store (its snapshot ${short(parent.name)} ` +
-          'does not match this store: restored from an older snapshot?). Back it up to a new target folder.',
-      );
-  }
+  const afterSeq = parentAudit?.throughSeq ?? 0;
+  const records = point.records.length > 0 ? recordsPayload(point.records) : undefined;
   const seconds = () => (performance.now() - started) / 1000;
-  if (parent && mark.vid === afterVid && parent.manifest.settings === input.settings)
+  if (
+    parent &&
+    point.vid === afterVid &&
+    parent.manifest.settings === input.settings &&
+    parent.manifest.records?.sha256 === records?.summary.sha256 &&
+    onlyBackupEntries(store, afterSeq, point.auditSeq)
+  )
     return {
       name: parent.name,
       unchanged: true,
       manifest: parent.manifest,
       versions: 0,
+      auditEntries: 0,
       objectsWritten: 0,
       bytesWritten: 0,
       seconds: seconds(),
@@ -93,6 +106,8 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     }
   };
   const packs: PackEntry[] = [];
+
+  // Resource versions: afterVid < vid <= the mark.
   const versionsByType: Record<string, number> = {};
   const builder = new PackBuilder();
   const flush = async () => {
@@ -100,6 +115,7 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     const sealed = sealObject(keys, 'pack', payload);
     await put(objectPath('pack', sealed.name), sealed.bytes);
     packs.push({
+      kind: 'versions',
       name: sealed.name,
       size: sealed.bytes.length,
       firstVid: header.firstVid,
@@ -109,8 +125,8 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     });
   };
   let versions = 0;
-  for (let after = afterVid; after < mark.vid;) {
-    const batch = store.versionsAfter(after, mark.vid, READ_BATCH);
+  for (let after = afterVid; after < point.vid;) {
+    const batch = store.versionsAfter(after, point.vid, READ_BATCH);
     if (batch.length === 0) break;
     for (const v of batch) {
       builder.add(v);
@@ -122,25 +138,88 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
   }
   if (builder.count > 0) await flush();
 
-  const chain = packs.reduce(
+  // Audit entries: afterSeq < seq <= the chain's head at the mark, hashed on from the parent's last.
+  const audit = new AuditPackBuilder(Buffer.from(parentAudit?.hash ?? NO_AUDIT_HASH, 'hex'));
+  const flushAudit = async () => {
+    const { payload, header, lastHash } = audit.take();
+    const sealed = sealObject(keys, 'audit', payload);
+    await put(objectPath('audit', sealed.name), sealed.bytes);
+    packs.push({
+      kind: 'audit',
+      name: sealed.name,
+      size: sealed.bytes.length,
+      sha256: sha256(payload),
+      firstSeq: header.firstSeq,
+      lastSeq: header.lastSeq,
+      count: header.count,
+      previousHash: header.previousHash,
+      lastHash,
+    });
+  };
+  let auditEntries = 0;
+  for (let after = afterSeq; after < point.auditSeq;) {
+    const batch = store.auditEntryTexts(after, point.auditSeq, READ_BATCH);
+    if (batch.length === 0) break;
+    for (const [seq, entry] of batch) {
+      audit.add(seq, entry);
+      if (audit.full) await flushAudit();
+    }
+    auditEntries += batch.length;
+    after = batch.at(-1)![0];
+  }
+  if (audit.count > 0) await flushAudit();
+  if (audit.lastHash.toString('hex') !== point.auditHash.toString('hex'))
+    throw new BackupError(
+      'The audit chain read for this snapshot does not end with the hash the store holds: run chartvault audit verify.',
+    );
+
+  // Security records: a full copy when they differ from the parent's.
+  if (records && parent?.manifest.records?.sha256 !== records.summary.sha256) {
+    const sealed = sealObject(keys, 'records', records.payload);
+    await put(objectPath('records', sealed.name), sealed.bytes);
+    packs.push({
+      kind: 'records',
+      name: sealed.name,
+      size: sealed.bytes.length,
+      sha256: records.summary.sha256,
+      count: records.summary.count,
+    });
+  }
+
+  const checkpointKeys: Record<string, string> = {};
+  for (const { line } of point.checkpoints) {
+    const parsed = parseCheckpointLine(line);
+    const key = typeof parsed === 'string' ? undefined : input.auditKeys?.[parsed.key];
+    if (typeof parsed !== 'string' && key) checkpointKeys[parsed.key] = key;
+  }
+  const chain = versionPacks({ packs } as SnapshotManifest).reduce(
     (hash, pack) => Buffer.concat([hash, Buffer.from(pack.sha256, 'hex')]),
     parent ? Buffer.from(parent.manifest.contentHash, 'hex') : Buffer.alloc(32),
   );
   const manifest: SnapshotManifest = {
     format: 'chartvault-snapshot',
-    version: 1,
+    version: FORMAT_VERSION,
     storeId,
     createdAt: new Date().toISOString(),
     sequence: (parent?.manifest.sequence ?? 0) + 1,
     parent: parent?.name ?? null,
     afterVid,
-    throughVid: mark.vid,
+    throughVid: point.vid,
     packs,
     versionsByType,
-    resources: mark.counts,
+    resources: point.counts,
     contentHash: sha256(chain),
-    tip: tipOf(store.versionsAfter(mark.vid - 1, mark.vid, 1)[0]),
+    tip: tipOf(store.versionsAfter(point.vid - 1, point.vid, 1)[0]),
     settings: input.settings,
+    audit: {
+      afterSeq,
+      throughSeq: point.auditSeq,
+      hash: point.auditHash.toString('hex'),
+      checkpointsThrough: point.checkpoints.at(-1)?.seq ?? parentAudit?.checkpointsThrough ?? 0,
+      checkpoints: point.checkpoints.map((c) => c.line),
+      keys: checkpointKeys,
+    },
+    records: records?.summary ?? null,
   };
   const sealed = sealObject(keys, 'snapshot', Buffer.from(JSON.stringify(manifest)));
   await put(objectPath('snapshot', sealed.name), sealed.bytes);
@@ -149,10 +228,56 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     unchanged: false,
     manifest,
     versions,
+    auditEntries,
     objectsWritten,
     bytesWritten,
     seconds: seconds(),
   };
+}
+
+/**
+ * The store must be the one whose history the parent holds: its version at the parent's mark and its
+ * audit entry at the parent's last seq are the ones backed up. A store restored from an older snapshot
+ * has another future than the target's newer snapshots, and must never continue their chain.
+ */
+function checkContinues(
+  store: SqliteStore,
+  point: BackupPoint,
+  parent: ListedSnapshot,
+  target: BackupTarget,
+): void {
+  const m = parent.manifest;
+  if (point.vid < m.throughVid || point.auditSeq < m.audit.throughSeq)
+    throw new BackupError(
+      `${target.description} holds snapshots newer than this store (up to version ${m.throughVid} and audit entry ` +
+        `#${m.audit.throughSeq}; the store is at ${point.vid} and #${point.auditSeq}): is this a store restored from ` +
+        'an older snapshot? Back it up to a new target folder.',
+    );
+  const another = () =>
+    new BackupError(
+      `${target.description} holds snapshots of another history of this store (its snapshot ${short(parent.name)} ` +
+        'does not match this store: restored from an older snapshot?). Back it up to a new target folder.',
+    );
+  if (m.tip) {
+    const tip = m.tip;
+    const [same] = store.versionsAfter(tip.vid - 1, tip.vid, 1);
+    const matches =
+      same?.type === tip.type &&
+      same.id === tip.id &&
+      same.version === tip.version &&
+      same.lastUpdated === tip.lastUpdated;
+    if (!matches) throw another();
+  }
+  if (m.audit.throughSeq > 0 && store.auditHashAt(m.audit.throughSeq)?.toString('hex') !== m.audit.hash)
+    throw another();
+}
+
+/** True when the entries after `afterSeq` are none, or only a few `backup` entries (runs recording themselves). */
+function onlyBackupEntries(store: SqliteStore, afterSeq: number, throughSeq: number): boolean {
+  if (throughSeq - afterSeq > BACKUP_ENTRIES_IGNORED) return false;
+  return store
+    .auditEntryTexts(afterSeq, throughSeq, BACKUP_ENTRIES_IGNORED)
+    .every(([, entry]) => (JSON.parse(entry) as { action?: string }).action === 'backup');
 }
 
 function tipOf(v: RawVersion | undefined): SnapshotManifest['tip'] {

@@ -18,6 +18,7 @@ import {
   type RecoveryKit,
 } from '../backup/index.ts';
 import { AuditTrail, commandLineAgent } from '../audit/index.ts';
+import { knownAuditPublicKeys } from '../audit/signingKey.ts';
 import { loadBackupKey, openStore, readSettingsText } from '../store/index.ts';
 import { pairedReceiverTarget } from '../backup/receiverTarget.ts';
 import { CliError } from './main.ts';
@@ -119,6 +120,7 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
           keys,
           target,
           lastKnown,
+          auditKeys: knownAuditPublicKeys(options.keyDir, options.data, parsed.storeId),
         }).catch(async (error: unknown) => {
           await recordBackup('failure', { error: (error as Error).message.slice(0, 300) });
           throw error;
@@ -143,7 +145,7 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
         const resources = Object.values(result.manifest.resources).reduce((a, b) => a + b, 0);
         console.log(
           `Snapshot ${shortId(result.name)} (#${result.manifest.sequence}) in ${target.description}: ` +
-            `${result.versions} new versions, ${resources} resources in the store; ` +
+            `${result.versions} new versions, ${result.auditEntries} audit entries, ${resources} resources in the store; ` +
             `${result.objectsWritten} objects, ${mb(result.bytesWritten)} written in ${result.seconds.toFixed(2)} s.`,
         );
       } finally {
@@ -169,7 +171,7 @@ export async function backupVerifyCommand(options: {
     const report = await verifyTarget(target, kit, options.readData === true);
     for (const s of report.snapshots)
       console.log(
-        `${s.ok ? 'ok     ' : 'BROKEN '} ${shortId(s.name)}  #${s.sequence}  ${s.createdAt}  ${s.resources} resources, ${s.versions} versions`,
+        `${s.ok ? 'ok     ' : 'BROKEN '} ${shortId(s.name)}  #${s.sequence}  ${s.createdAt}  ${s.resources} resources, ${s.versions} versions, ${s.auditEntries} audit entries, ${s.records} accounts and clients`,
       );
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     console.log(

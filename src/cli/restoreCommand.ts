@@ -24,7 +24,8 @@ export async function restoreCommand(options: {
       snapshot: options.snapshot,
     });
     const m = result.snapshot.manifest;
-    // The restored store's chain starts with its restore (docs/audit-chain.md, section 8).
+    // The restore is the next entry of the restored chain, signed with the new store's own key; the
+    // keys that signed the history before it are kept as earlier keys (docs/audit-chain.md, section 9).
     const { store, settings } = openStore(options.data, options.keyDir);
     try {
       const trail = await AuditTrail.open({
@@ -42,6 +43,11 @@ export async function restoreCommand(options: {
           snapshot: result.snapshot.name,
           resources: result.resources,
           versions: result.versions,
+          auditEntries: result.auditEntries,
+          records: result.records,
+          ...(result.earlierAuditKeys.length > 0
+            ? { earlierAuditKeys: result.earlierAuditKeys.join(',') }
+            : {}),
         },
       });
       await trail.close();
@@ -50,7 +56,8 @@ export async function restoreCommand(options: {
     }
     console.log(
       `Restored snapshot ${shortId(result.snapshot.name)} (#${m.sequence}, taken ${m.createdAt}) into ${resolve(options.data)}: ` +
-        `${result.resources} resources, ${result.versions} versions, checked against the snapshot, in ${result.seconds.toFixed(2)} s.`,
+        `${result.resources} resources, ${result.versions} versions, ${result.auditEntries} audit entries, ` +
+        `${result.records} accounts and clients, checked against the snapshot, in ${result.seconds.toFixed(2)} s.`,
     );
     console.log(
       `Its new data key is ${result.keyFile}. Serve it with: chartvault serve --data ${options.data} --key-dir ${options.keyDir}`,

@@ -4,6 +4,7 @@
  */
 import type { IndexEntry, Resource } from '../fhir/types.ts';
 import type { PageCursor, SearchRequest } from '../fhir/searchRequest.ts';
+import type { RawVersion } from './sqlite/versionLog.ts';
 
 export type WriteMethod = 'create' | 'update' | 'delete';
 
@@ -227,4 +228,41 @@ export interface AuditLogStore {
   auditCheckpoints(): Promise<{ seq: number; line: string }[]>;
   /** Called after each commit that appended entries, with the newest seq; returns an unsubscribe function. */
   onAuditCommitted(listener: (lastSeq: number) => void): () => void;
+}
+
+// ---- Backups (docs/backup-format.md): the audit chain and security records as stored, raw ----
+
+/** One security record exactly as stored, for backups. */
+export interface RawRecord {
+  kind: string;
+  id: string;
+  /** The stored JSON text. */
+  json: string;
+  /** Epoch ms. */
+  updated: number;
+  expires: number | null;
+}
+
+/** What a snapshot covers, read in one read transaction so that its parts agree with each other. */
+export interface BackupPoint {
+  /** The newest version's vid, and the live resources per type at it. */
+  vid: number;
+  counts: Record<string, number>;
+  /** The audit chain's last entry and its hash at the same moment. */
+  auditSeq: number;
+  auditHash: Buffer;
+  /** Checkpoints with seq > the `checkpointsAfter` asked for and <= auditSeq, in seq order. */
+  checkpoints: { seq: number; line: string }[];
+  /** The records of the kinds asked for, ordered by kind then id. */
+  records: RawRecord[];
+}
+
+/** What a restore writes into a new store, all inside one transaction (restoreBackup). */
+export interface RestoreSink {
+  /** Resource versions, exactly as backed up (same vid, versionId, lastUpdated, method, body). */
+  versions(rows: RawVersion[]): void;
+  /** The next audit entry (its exact canonical text) as `seq`; returns its recomputed chain hash. */
+  auditEntry(seq: number, entry: string): Buffer;
+  auditCheckpoint(seq: number, line: string): void;
+  record(row: RawRecord): void;
 }

@@ -3,7 +3,13 @@
  * connection. Appends run inside the caller's write transaction, so an entry commits with the change it
  * records, and the chain link is read and extended under SQLite's single writer lock.
  */
-import { AUDIT_FORMAT_VERSION, canonicalJson, GENESIS_HASH, linkHash } from '../../audit/chainFormat.ts';
+import {
+  AUDIT_FORMAT_VERSION,
+  canonicalJson,
+  entryTimeText,
+  GENESIS_HASH,
+  linkHash,
+} from '../../audit/chainFormat.ts';
 import { patientIdsInJson } from '../../audit/patientLinks.ts';
 import type {
   AuditAppended,
@@ -83,6 +89,15 @@ export class AuditLog {
       checkpoints: db.prepare<[], { seq: number; line: string }>(
         'SELECT seq, line FROM audit_checkpoint ORDER BY seq',
       ),
+      checkpointsBetween: db.prepare<[number, number], { seq: number; line: string }>(
+        'SELECT seq, line FROM audit_checkpoint WHERE seq > ? AND seq <= ? ORDER BY seq',
+      ),
+      range: db
+        .prepare<[number, number, number], [number, string]>(
+          'SELECT seq, entry FROM audit_entry WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+        )
+        .raw(),
+      hashAt: db.prepare<[number], { hash: Buffer }>('SELECT hash FROM audit_entry WHERE seq = ?'),
     };
   }
 
@@ -142,6 +157,41 @@ export class AuditLog {
 
   checkpoints(): { seq: number; line: string }[] {
     return this.statements.checkpoints.all();
+  }
+
+  // ---- For backups (docs/backup-format.md): entries and checkpoints as stored, and put back exactly ----
+
+  /** Entries with afterSeq < seq <= throughSeq as [seq, canonical text], at most `limit`. */
+  entryTexts(afterSeq: number, throughSeq: number, limit: number): [number, string][] {
+    return this.statements.range.all(afterSeq, throughSeq, limit);
+  }
+
+  /** The stored hash of one entry, or undefined when there is no such entry. */
+  hashAt(seq: number): Buffer | undefined {
+    return this.statements.hashAt.get(seq)?.hash;
+  }
+
+  checkpointsBetween(afterSeq: number, throughSeq: number): { seq: number; line: string }[] {
+    return this.statements.checkpointsBetween.all(afterSeq, throughSeq);
+  }
+
+  /**
+   * For restore: appends an entry exactly as backed up (the same seq and bytes), linking it to the
+   * stored tail as an append does, and rebuilding its per-patient index rows. Returns its hash, which
+   * the caller compares with the backup's.
+   */
+  appendExact(seq: number, text: string): Buffer {
+    const tail = this.statements.tail.get();
+    if (seq !== (tail?.seq ?? 0) + 1)
+      throw new Error(`audit entry #${seq} does not follow the chain's last entry #${tail?.seq ?? 0}`);
+    const time = Date.parse(entryTimeText(text) ?? '');
+    if (Number.isNaN(time)) throw new Error(`audit entry #${seq} has no valid time`);
+    const hash = linkHash(tail?.hash ?? GENESIS_HASH, text);
+    this.statements.insert.run(seq, time, text, hash);
+    const patients = (JSON.parse(text) as { patients?: unknown }).patients;
+    if (Array.isArray(patients))
+      for (const patient of patients) this.statements.insertPatient.run(String(patient), seq);
+    return hash;
   }
 
   search(query: AuditQuery): AuditRecord[] {

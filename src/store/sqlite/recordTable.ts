@@ -4,7 +4,7 @@
  * that they are never searchable or exported as chart data. Made when the store opens (not in the
  * versioned schema): `CREATE TABLE IF NOT EXISTS` is cheap and leaves older stores readable.
  */
-import type { RecordEntry, SecurityRecords } from '../types.ts';
+import type { RawRecord, RecordEntry, SecurityRecords } from '../types.ts';
 import type { Connection } from './connection.ts';
 
 const RECORD_TABLE_SQL = `
@@ -42,8 +42,16 @@ export class RecordTable {
   private readonly insertStatement;
   private readonly deleteStatement;
   private readonly purgeStatement;
+  private readonly rawStatement;
+  private readonly insertRawStatement;
 
   constructor(db: Connection) {
+    this.rawStatement = db.prepare<[string], RawRecord>(
+      'SELECT kind, id, json, updated, expires FROM system_record WHERE kind IN (SELECT value FROM json_each(?)) ORDER BY kind, id',
+    );
+    this.insertRawStatement = db.prepare(
+      'INSERT INTO system_record (kind, id, json, updated, expires) VALUES (@kind, @id, @json, @updated, @expires)',
+    );
     this.getStatement = db.prepare<[string, string, number], RecordRow>(
       'SELECT id, json, updated, expires FROM system_record WHERE kind = ? AND id = ? AND (expires IS NULL OR expires > ?)',
     );
@@ -91,6 +99,16 @@ export class RecordTable {
 
   purgeExpired(now = Date.now()): number {
     return this.purgeStatement.run(now).changes;
+  }
+
+  /** For backups: every record of these kinds exactly as stored (expired ones too), by kind then id. */
+  rawRecords(kinds: readonly string[]): RawRecord[] {
+    return this.rawStatement.all(JSON.stringify(kinds));
+  }
+
+  /** For restore: puts a backed-up record back as it was (into a new store: a duplicate is an error). */
+  insertRaw(row: RawRecord): void {
+    this.insertRawStatement.run(row);
   }
 }
 

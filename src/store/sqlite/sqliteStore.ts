@@ -16,10 +16,12 @@ import type {
   AuditEntryDraft,
   AuditQuery,
   AuditRecord,
+  BackupPoint,
   BatchWrite,
   BatchWriteOutcome,
   HistoryRequest,
   ResourceStore,
+  RestoreSink,
   SecurityRecords,
   StoreOperations,
   WriteOptions,
@@ -300,6 +302,59 @@ export class SqliteStore implements ResourceStore {
       this.writer.exec('BEGIN IMMEDIATE');
       try {
         await feed((versions) => replayer.append(versions));
+        this.writer.exec('COMMIT');
+      } catch (error) {
+        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * For backups: the store at one moment (versions, audit head, new checkpoints, the records of the
+   * given kinds), read in one read transaction, so that the parts of a snapshot agree.
+   */
+  backupPoint(options: { checkpointsAfter: number; recordKinds: readonly string[] }): BackupPoint {
+    return this.reader.transaction(() => {
+      const { vid, counts } = readVersionMark(this.reader);
+      const head = this.readAudit.head();
+      return {
+        vid,
+        counts,
+        auditSeq: head.seq,
+        auditHash: head.hash,
+        checkpoints: this.readAudit.checkpointsBetween(options.checkpointsAfter, head.seq),
+        records: new RecordTable(this.reader).rawRecords(options.recordKinds),
+      };
+    })();
+  }
+
+  /** For backups: audit entries with afterSeq < seq <= throughSeq as [seq, canonical text]. */
+  auditEntryTexts(afterSeq: number, throughSeq: number, limit: number): [number, string][] {
+    return this.readAudit.entryTexts(afterSeq, throughSeq, limit);
+  }
+
+  /** For backups: the stored hash of entry `seq` (undefined when there is none). */
+  auditHashAt(seq: number): Buffer | undefined {
+    return this.readAudit.hashAt(seq);
+  }
+
+  /**
+   * For restore into a new store: versions, audit entries, checkpoints and records, written exactly as
+   * `feed` hands them over, all in one transaction: when `feed` throws, nothing of it stays.
+   */
+  restoreBackup(feed: (sink: RestoreSink) => Promise<void>): Promise<void> {
+    return this.enqueue(async () => {
+      const replayer = new VersionReplayer(this.writer);
+      const sink: RestoreSink = {
+        versions: (rows) => replayer.append(rows),
+        auditEntry: (seq, entry) => this.writeAudit.appendExact(seq, entry),
+        auditCheckpoint: (seq, line) => this.writeAudit.addCheckpoint(seq, line),
+        record: (row) => this.writeRecords.insertRaw(row),
+      };
+      this.writer.exec('BEGIN IMMEDIATE');
+      try {
+        await feed(sink);
         this.writer.exec('COMMIT');
       } catch (error) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
