@@ -73,17 +73,17 @@ export async function verifyAuditChain(options: {
           ? publicKeyFromRaw(before.publicKey)
           : undefined;
     if (!signer) {
+      if (before)
+        return failed(
+          `${item.where} was signed by the key of before the restore (${line.key}), which vouches only up to #${before.until}, but covers #${line.seq}`,
+          0,
+        );
       if (!publicKey)
         return failed(
           'checkpoints exist but the audit signing key is not in the key folder; pass --key-dir with the folder that holds it',
           0,
         );
-      return failed(
-        before
-          ? `${item.where} was signed by the key of before the restore (${line.key}), which vouches only up to #${before.until}, but covers #${line.seq}`
-          : `${item.where} was signed by key ${line.key}, not by this store's key ${keyId}`,
-        0,
-      );
+      return failed(`${item.where} was signed by key ${line.key}, not by this store's key ${keyId}`, 0);
     }
     if (signer !== publicKey && keyIdOf(signer) !== line.key)
       return failed(`the earlier key ${line.key} in audit-earlier-keys.json is not the key of that id`, 0);
