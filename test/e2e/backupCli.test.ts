@@ -96,6 +96,22 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
   write('1950-03-04');
   write('1950-03-05');
   assert.equal(chartvault('kit', '--data', data, '--key-dir', keys, '--out', kit).status, 0);
+  // A registered system and its secret, issued before the disaster.
+  const added = chartvault(
+    'clients',
+    'add',
+    '--data',
+    data,
+    '--key-dir',
+    keys,
+    '--name',
+    'lab-interface',
+    '--scopes',
+    'system/*.rs',
+    '--json',
+  );
+  assert.equal(added.status, 0, added.stderr);
+  const client = JSON.parse(added.stdout) as { client_id: string; client_secret: string };
 
   const run = chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target);
   assert.equal(run.status, 0, run.stderr);
@@ -107,7 +123,10 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
 
   const opened = openStore(data, keys);
   const counts = await opened.store.countByType();
+  const liveChain = await opened.store.auditEntriesAfter(0, 1_000_000);
   await opened.store.close();
+  const verifiedBefore = chartvault('audit', 'verify', '--data', data, '--key-dir', keys);
+  assert.equal(verifiedBefore.status, 0, verifiedBefore.stderr);
   rmSync(data, { recursive: true });
   rmSync(keys, { recursive: true });
 
@@ -131,9 +150,38 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
   assert.equal(restore.status, 0, restore.stderr);
   const reopened = openStore(restored, newKeys);
   assert.deepEqual(await reopened.store.countByType(), counts);
+  // The audit chain of before the disaster is there, entry for entry, then the restore. (Each backup
+  // run records itself after its snapshot: the live chain's last entries are those runs' own.)
+  const restoredChain = await reopened.store.auditEntriesAfter(0, 1_000_000);
   await reopened.store.close();
+  const restoreEntry = restoredChain.at(-1)!;
+  assert.equal(JSON.parse(restoreEntry.entry).action, 'restore');
+  const lastRestored = restoredChain.at(-2)!;
+  const live = liveChain[lastRestored.seq - 1]!;
+  assert.deepEqual(
+    [live.seq, live.hash.toString('hex')],
+    [lastRestored.seq, lastRestored.hash.toString('hex')],
+  );
+  assert.deepEqual(
+    liveChain.slice(lastRestored.seq).map((e) => JSON.parse(e.entry).action),
+    ['backup', 'backup'],
+  );
+  const verified = chartvault('audit', 'verify', '--data', restored, '--key-dir', newKeys);
+  assert.equal(verified.status, 0, verified.stderr);
+  assert.match(verified.stdout, new RegExp(`Audit chain intact: ${restoreEntry.seq} entries`));
 
   const base = await serve(restored, newKeys);
+  // The client's secret of before the disaster still gets a token from the restored server.
+  const token = await fetch(`${new URL(base).origin}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials',
+  });
+  assert.equal(token.status, 200, await token.clone().text());
+  assert.equal(((await token.json()) as { scope: string }).scope, 'system/*.rs');
   const history = (await (await fetch(`${base}/Patient/backup-test-1/_history`)).json()) as any;
   assert.deepEqual(history.entry.map((e: any) => e.resource.birthDate).sort(), ['1950-03-04', '1950-03-05']);
   const current = (await (await fetch(`${base}/Patient/backup-test-1`)).json()) as any;
@@ -141,10 +189,11 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
   const found = (await (await fetch(`${base}/Patient?family=${FAMILY}`)).json()) as any;
   assert.equal(found.entry.length, 1);
 
-  // The restored store carries on in the same target, while it serves: same history, same chain.
+  // The restored store carries on in the same target, while it serves: same history, same chain; its
+  // first snapshot holds the restore's audit entry and the reads since.
   const same = chartvault('backup', 'run', '--data', restored, '--key-dir', newKeys, '--to', target);
   assert.equal(same.status, 0, same.stderr);
-  assert.match(same.stdout, /No change since snapshot/);
+  assert.match(same.stdout, /\(#2\) .*: 0 new versions, \d+ audit entries/);
   const thirdVersion = {
     resourceType: 'Patient',
     id: 'backup-test-1',
@@ -156,7 +205,7 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
   assert.equal(third.status, 0, third.stderr);
   const next = chartvault('backup', 'run', '--data', restored, '--key-dir', newKeys, '--to', target);
   assert.equal(next.status, 0, next.stderr);
-  assert.match(next.stdout, /\(#2\) .* 1 new versions/);
+  assert.match(next.stdout, /\(#3\) .* 1 new versions/);
 });
 
 test('verify names a damaged object; a wrong kit and a second concurrent run get clear errors', () => {
