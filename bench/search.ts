@@ -177,7 +177,7 @@ function clinicalQueries(db: Connection, today: string): Query[] {
         sql: `${body} WHERE r.rid IN (SELECT p.rid FROM idx_reference p JOIN idx_token c ON c.rid = p.rid
                 AND c.pid = ? AND c.code = ? AND c.system = ? WHERE p.pid = ? AND p.ref = ?)
               AND r.deleted = 0
-              ORDER BY (SELECT max(d.start) FROM idx_date d WHERE d.rid = r.rid AND d.pid = ?) DESC, r.rid LIMIT 50`,
+              ORDER BY (SELECT max(d.start) FROM idx_date d WHERE d.rid = r.rid AND d.pid = ?) DESC, r.rid DESC LIMIT 50`,
         params: [
           pid('Observation', 'code'),
           code,
@@ -328,9 +328,9 @@ function clinicalQueries(db: Connection, today: string): Query[] {
     `SELECT q.rid, r.id, q.start, v.body FROM
        (SELECT d.rid, d.start FROM idx_date d
           CROSS JOIN idx_token t ON t.rid = d.rid AND t.pid = ? AND t.code = ? AND t.system = ?
-        WHERE d.pid = ? ${where} ORDER BY d.start DESC, d.rid LIMIT ${limit}) q
+        WHERE d.pid = ? ${where} ORDER BY d.start DESC, d.rid DESC LIMIT ${limit}) q
      CROSS JOIN resource r ON r.rid = q.rid AND r.deleted = 0
-     JOIN resource_version v ON v.vid = r.vid ORDER BY q.start DESC, q.rid`;
+     JOIN resource_version v ON v.vid = r.vid ORDER BY q.start DESC, q.rid DESC`;
   const sortedPage50: Query = {
     name: 'Observation?code=&_sort=-date page 50, _offset',
     cases: observationCodes.map((code) => ({
@@ -348,7 +348,7 @@ function clinicalQueries(db: Connection, today: string): Query[] {
       return {
         path: `/Observation?code=${encodeURIComponent(`${LOINC}|${code}`)}&_sort=-date&_count=50`,
         followTo: 50,
-        sql: newestFirst('AND d.start <= ? AND (d.start < ? OR d.rid > ?)', '50'),
+        sql: newestFirst('AND d.start <= ? AND (d.start < ? OR d.rid < ?)', '50'),
         params: [...params, last.start, last.start, last.rid],
       };
     }),

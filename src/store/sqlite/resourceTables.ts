@@ -296,15 +296,18 @@ export class ResourceTables {
   /**
    * Walking the sort index reads about (rows wanted) x (index rows / matches) index rows, at about
    * 1 µs each; sorting every match costs about 20 µs each (both measured at a million resources:
-   * 28,000 Observations of one code, newest first). A selective search sorts its few matches; a
-   * broad one walks the index and stops when the page is full.
+   * 28,000 Observations of one code, newest first). So the walk is cheaper when the matches are more
+   * than sqrt(wanted x index rows / 20): a selective search sorts its few matches; a broad one walks
+   * the index and stops when the page is full. The matches are counted only that far, unless the
+   * total is asked for anyway.
    */
   private walkIsCheaper(request: SearchRequest, driving: DrivingIndex, countMatches: () => number): boolean {
     if (request.criteria.length === 0) return true;
-    const matches = countMatches();
-    if (matches === 0) return false;
     const wanted = request.offset + request.count + 1;
-    return (wanted * this.indexRows(driving)) / matches < 20 * matches;
+    const enough = Math.ceil(Math.sqrt((wanted * this.indexRows(driving)) / 20)) + 1;
+    if (request.total === 'accurate') return countMatches() >= enough;
+    const bounded = this.sqlBuilder.countUpTo(request, enough);
+    return (this.db.prepare(bounded.text).get(...bounded.params) as { total: number }).total >= enough;
   }
 
   /** Index rows per parameter, counted at most every ten minutes: an estimate is enough to pick a plan. */

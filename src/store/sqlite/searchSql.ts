@@ -149,6 +149,15 @@ export class SearchSqlBuilder {
     return { text: `SELECT count(*) AS total FROM resource r WHERE ${where.text}`, params: where.params };
   }
 
+  /** The number of matches, counting no further than `limit`: enough to tell a broad search from a narrow one. */
+  countUpTo(request: SearchRequest, limit: number): Sql {
+    const where = this.where(request);
+    return {
+      text: `SELECT count(*) AS total FROM (SELECT 1 FROM resource r WHERE ${where.text} LIMIT ?)`,
+      params: [...where.params, limit],
+    };
+  }
+
   private where(request: SearchRequest): Sql {
     const params: unknown[] = [...request.types];
     const clauses = [`r.type IN (${request.types.map(() => '?').join(', ')})`, 'r.deleted = 0'];
