@@ -293,24 +293,6 @@ export class SqliteStore implements ResourceStore {
   }
 
   /**
-   * For restore: `feed` hands over versions in vid order, which are stored exactly as given, all in
-   * one transaction: when `feed` throws, nothing of it stays.
-   */
-  replayVersions(feed: (append: (versions: RawVersion[]) => void) => Promise<void>): Promise<void> {
-    return this.enqueue(async () => {
-      const replayer = new VersionReplayer(this.writer);
-      this.writer.exec('BEGIN IMMEDIATE');
-      try {
-        await feed((versions) => replayer.append(versions));
-        this.writer.exec('COMMIT');
-      } catch (error) {
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
-        throw error;
-      }
-    });
-  }
-
-  /**
    * For backups: the store at one moment (versions, audit head, new checkpoints, the records of the
    * given kinds), read in one read transaction, so that the parts of a snapshot agree.
    */
