@@ -2,24 +2,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  acquireBackupLock,
-  lastSnapshotIn,
-  rememberSnapshot,
   BackupError,
-  deriveBackupKeys,
+  runBackup,
   DirectoryTarget,
-  diskOf,
   parseKit,
   shortId,
-  takeSnapshot,
   TargetConflict,
   verifyTarget,
   type BackupTarget,
   type RecoveryKit,
 } from '../backup/index.ts';
 import { AuditTrail, commandLineAgent } from '../audit/index.ts';
-import { knownAuditPublicKeys } from '../audit/signingKey.ts';
-import { loadBackupKey, openStore, readSettingsText } from '../store/index.ts';
+import { openStore } from '../store/index.ts';
 import { pairedReceiverTarget } from '../backup/receiverTarget.ts';
 import { CliError } from './main.ts';
 
@@ -92,68 +86,37 @@ const mb = (bytes: number) =>
 export async function backupRunCommand(options: { data: string; keyDir: string; to: string }): Promise<void> {
   await asCliError(async () => {
     const target = openTarget(options.to, options.data);
-    const settings = readSettingsText(options.data);
-    const release = acquireBackupLock(options.data);
+    const { store, settings } = openStore(options.data, options.keyDir);
+    const trail = await AuditTrail.open({
+      store,
+      dataDir: options.data,
+      keyDir: options.keyDir,
+      storeId: settings.storeId,
+    });
     try {
-      const { store, settings: parsed } = openStore(options.data, options.keyDir);
-      const trail = await AuditTrail.open({
+      const result = await runBackup({
         store,
         dataDir: options.data,
         keyDir: options.keyDir,
-        storeId: parsed.storeId,
+        storeId: settings.storeId,
+        target,
+        agent: commandLineAgent(),
       });
-      // One audit entry per run, success or failure.
-      const recordBackup = (outcome: 'success' | 'failure', detail: Record<string, string | number>) =>
-        store.appendAudit({
-          agent: commandLineAgent(),
-          action: 'backup',
-          outcome,
-          detail: { target: target.description, ...detail },
-        });
-      try {
-        const keys = deriveBackupKeys(loadBackupKey(options.keyDir, parsed.storeId).key);
-        const lastKnown = lastSnapshotIn(options.data, target.description);
-        const result = await takeSnapshot({
-          store,
-          storeId: parsed.storeId,
-          settings,
-          keys,
-          target,
-          lastKnown,
-          auditKeys: knownAuditPublicKeys(options.keyDir, options.data, parsed.storeId),
-        }).catch(async (error: unknown) => {
-          await recordBackup('failure', { error: (error as Error).message.slice(0, 300) });
-          throw error;
-        });
-        const disk = target instanceof DirectoryTarget ? diskOf(target.root) : undefined;
-        rememberSnapshot(options.data, target.description, result.name, {
-          at: new Date().toISOString(),
-          snapshot: result.name,
-          ...(disk ? { disk } : {}),
-        });
-        await recordBackup('success', {
-          snapshot: result.name,
-          versions: result.versions,
-          ...(result.unchanged ? { unchanged: 1 } : {}),
-        });
-        if (result.unchanged) {
-          console.log(
-            `No change since snapshot ${shortId(result.name)}; nothing written to ${target.description}.`,
-          );
-          return;
-        }
-        const resources = Object.values(result.manifest.resources).reduce((a, b) => a + b, 0);
+      if (result.unchanged) {
         console.log(
-          `Snapshot ${shortId(result.name)} (#${result.manifest.sequence}) in ${target.description}: ` +
-            `${result.versions} new versions, ${result.auditEntries} audit entries, ${resources} resources in the store; ` +
-            `${result.objectsWritten} objects, ${mb(result.bytesWritten)} written in ${result.seconds.toFixed(2)} s.`,
+          `No change since snapshot ${shortId(result.name)}; nothing written to ${target.description}.`,
         );
-      } finally {
-        await trail.close();
-        await store.close();
+        return;
       }
+      const resources = Object.values(result.manifest.resources).reduce((a, b) => a + b, 0);
+      console.log(
+        `Snapshot ${shortId(result.name)} (#${result.manifest.sequence}) in ${target.description}: ` +
+          `${result.versions} new versions, ${result.auditEntries} audit entries, ${resources} resources in the store; ` +
+          `${result.objectsWritten} objects, ${mb(result.bytesWritten)} written in ${result.seconds.toFixed(2)} s.`,
+      );
     } finally {
-      release();
+      await trail.close();
+      await store.close();
     }
   });
 }
