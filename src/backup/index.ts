@@ -3,6 +3,14 @@ export { BackupError } from './backupError.ts';
 export { deriveBackupKeys, type BackupKeys } from './backupKeys.ts';
 export { acquireBackupLock } from './backupLock.ts';
 export { runBackup, type BackupRunInput } from './backupRun.ts';
+export {
+  DEFAULT_SCHEDULE,
+  isClock,
+  readBackupSchedule,
+  writeBackupSchedule,
+  type BackupSchedule,
+} from './backupSchedule.ts';
+export { startScheduledBackups, localClock } from './scheduledBackups.ts';
 export { lastSnapshotIn, rememberSnapshot, targetRuns, type TargetRun } from './backupState.ts';
 export { backupStatus, MAX_AGE_HOURS, type BackupStatus, type TargetStatus } from './backupStatus.ts';
 export { diskOf, type DiskInfo } from './removableDisk.ts';

@@ -148,6 +148,18 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (options) => (await import('./backupCommand.ts')).backupVerifyCommand(options));
 
   backup
+    .command('schedule')
+    .description(
+      'the targets serve backs up to (every minute by default), nightly verification, weekly drill',
+    )
+    .addOption(dataOption().makeOptionMandatory())
+    .option('--to <target...>', 'the targets, replacing the list (a directory, or a paired receiver)')
+    .option('--every <minutes>', 'minutes between snapshots (default 1)')
+    .option('--verify-at <HH:MM>', 'local time of the nightly verification (default 02:30)')
+    .option('--drill <day HH:MM>', 'day and local time of the weekly restore drill (default "sunday 03:30")')
+    .option('--off', 'no scheduled backups')
+    .action(async (options) => (await import('./backupScheduleCommand.ts')).backupScheduleCommand(options));
+  backup
     .command('status')
     .description('where the backups are, how old, which copy is offline, and the last restore drill')
     .addOption(dataOption().makeOptionMandatory())

@@ -4,7 +4,9 @@ import { loadOrCreateTokenKeys } from '../access/index.ts';
 import { buildServer } from '../http/server.ts';
 import { ensureTlsCredentials, expiryWarning, tlsFiles, TlsError, type TlsCredentials } from '../http/tls.ts';
 import { validateResource } from '../fhir/validation/index.ts';
-import { openStore, type ResourceStore, type StoreSettings } from '../store/index.ts';
+import { openStore, SqliteStore, type ResourceStore, type StoreSettings } from '../store/index.ts';
+import { readBackupSchedule, startScheduledBackups } from '../backup/index.ts';
+import { openTarget } from './backupCommand.ts';
 import { startScheduledExports } from '../downtime/index.ts';
 import { loadDataKey } from '../store/keyStore.ts';
 import { AuditTrail } from '../audit/index.ts';
@@ -137,7 +139,22 @@ export async function serveStore(
         log: (line) => console.log(line),
       })
     : undefined;
+  // Backups to the scheduled targets (chartvault backup schedule), verified nightly, drilled weekly.
+  const backups =
+    data && store instanceof SqliteStore
+      ? startScheduledBackups({
+          store,
+          dataDir: data.dataDir,
+          keyDir: data.keyDir,
+          storeId: data.settings.storeId,
+          timeZone: data.settings.timeZone,
+          openTarget: (spec) => openTarget(spec, data.dataDir),
+          log: (line) => console.log(line),
+        })
+      : undefined;
+  if (data) console.log(scheduleLine(data.dataDir));
   const stop = async () => {
+    backups?.stop();
     downtime?.stop();
     await app.close();
     await auditTrail?.close();
@@ -152,4 +169,15 @@ export async function serveStore(
 function warmUp(): void {
   capabilityStatement();
   validateResource({ resourceType: 'Patient' });
+}
+
+function scheduleLine(dataDir: string): string {
+  try {
+    const schedule = readBackupSchedule(dataDir);
+    return schedule && schedule.targets.length > 0
+      ? `backups every ${schedule.everyMinutes} minute(s) to ${schedule.targets.length} target(s)`
+      : 'backups: no schedule (chartvault backup schedule --to TARGET)';
+  } catch (error) {
+    return `backups: ${(error as Error).message}`;
+  }
 }

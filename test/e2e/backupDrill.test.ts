@@ -1,7 +1,8 @@
 /**
- * Restore drills through the command line: a drill restores the newest snapshot into a throw-away
- * store, checks and times it, removes it, and keeps the result beside the live store; a damaged
- * target fails the drill loudly and touches nothing of the live store.
+ * Restore drills and the backup schedule through the command line: a drill restores the newest
+ * snapshot into a throw-away store, checks and times it, removes it, and keeps the result beside the
+ * live store; a damaged target fails the drill loudly and touches nothing of the live store. The
+ * schedule keeps what serve follows and refuses what it cannot use.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -101,4 +102,39 @@ test('a damaged target fails the drill, says so, and leaves the live store as it
   assert.equal(records[1].outcome, 'failed');
   assert.ok(records[1].error.length > 0);
   assert.equal(await liveCount(), resources);
+});
+
+test('backup schedule keeps the targets and times that serve follows, and refuses what it cannot use', () => {
+  const none = chartvault('backup', 'schedule', '--data', data);
+  assert.equal(none.status, 0, none.stderr);
+  assert.match(none.stdout, /No backup schedule/);
+  const set = chartvault(
+    'backup',
+    'schedule',
+    '--data',
+    data,
+    '--to',
+    target,
+    '--every',
+    '5',
+    '--drill',
+    'sat 04:15',
+  );
+  assert.equal(set.status, 0, set.stderr);
+  assert.match(set.stdout, /every 5 minute\(s\) to:\n {2}.+target\n/);
+  assert.match(set.stdout, /each night at 02:30 .* every saturday at 04:15/);
+  for (const [option, value, message] of [
+    ['--every', '0', /--every takes whole minutes from 1 to 1440/],
+    ['--verify-at', '25:00', /--verify-at takes a local time HH:MM/],
+    ['--drill', 'someday 03:00', /--drill takes a day and a local time/],
+    ['--to', 'https://nowhere.example:9', /not paired with the receiver|paired/],
+  ] as const) {
+    const bad = chartvault('backup', 'schedule', '--data', data, option, value);
+    assert.notEqual(bad.status, 0, `${option} ${value}`);
+    assert.match(bad.stderr, message);
+  }
+  const kept = chartvault('backup', 'schedule', '--data', data);
+  assert.match(kept.stdout, /every 5 minute\(s\)/, 'a refused change leaves the schedule as it was');
+  const off = chartvault('backup', 'schedule', '--data', data, '--off');
+  assert.match(off.stdout, /No backup schedule/);
 });
