@@ -34,18 +34,24 @@ export async function runBackup(input: BackupRunInput): Promise<SnapshotResult> 
       detail: { target: target.description, ...detail },
     });
   try {
+    const keys = deriveBackupKeys(loadBackupKey(keyDir, storeId).key);
     const result = await takeSnapshot({
       store,
       storeId,
       settings: readSettingsText(dataDir),
-      keys: deriveBackupKeys(loadBackupKey(keyDir, storeId).key),
+      keys,
       target,
       lastKnown: lastSnapshotIn(dataDir, target.description),
       auditKeys: knownAuditPublicKeys(keyDir, dataDir, storeId),
-    }).catch(async (error: unknown) => {
-      await record('failure', { error: (error as Error).message.slice(0, 300) });
-      throw error;
-    });
+    })
+      .then(async (taken) => {
+        if (!taken.unchanged) await target.afterSnapshot?.(taken.name, keys);
+        return taken;
+      })
+      .catch(async (error: unknown) => {
+        await record('failure', { error: (error as Error).message.slice(0, 300) });
+        throw error;
+      });
     const disk = target instanceof DirectoryTarget ? diskOf(target.root) : undefined;
     rememberSnapshot(dataDir, target.description, result.name, {
       at: new Date().toISOString(),

@@ -16,7 +16,8 @@ import { readS3Credentials } from './s3Credentials.ts';
 import { chainObjects, DAY_MS, LOCKS_FOLDER } from './s3Retention.ts';
 import { parseS3Url, S3Target, type S3TargetOptions } from './s3Target.ts';
 import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from './s3TestServer.ts';
-import { takeSnapshot } from './snapshotWriter.ts';
+import { runBackup } from './backupRun.ts';
+import { commandLineAgent } from '../audit/index.ts';
 import { targetContract } from './targetContract.ts';
 import { verifyTarget } from './verify.ts';
 
@@ -125,9 +126,17 @@ test('s3 target: the newest chain is kept locked: extended once the oldest lock 
   const kit = { storeId, backupKey: loadBackupKey(temp.keyDir, storeId).key };
   const keys = deriveBackupKeys(kit.backupKey);
   let now = Date.now();
-  const { target, sent } = makeTarget({ now: () => now, keepLocked: () => keys, answerRetention: true });
+  const { target, sent } = makeTarget({ now: () => now, answerRetention: true });
+  // A backup run as the CLI and the schedule make it: the snapshot, then afterSnapshot.
   const snap = () =>
-    takeSnapshot({ store: temp.store, storeId, settings: readSettingsText(temp.dataDir), keys, target });
+    runBackup({
+      store: temp.store,
+      dataDir: temp.dataDir,
+      keyDir: temp.keyDir,
+      storeId,
+      target,
+      agent: commandLineAgent(),
+    });
   const extended = () =>
     sent
       .filter((s) => s.command === 'PutObjectRetentionCommand')

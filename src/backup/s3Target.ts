@@ -2,8 +2,8 @@
  * A backup target in an S3-compatible bucket (AWS S3, Backblaze B2, Wasabi, MinIO) with Object Lock:
  * every object is written once, in compliance mode, with a retain-until date that nobody (not this
  * server's credential, not the account's root) can shorten or remove before it passes. After each
- * snapshot the target keeps what the newest snapshot's chain needs locked (s3Retention.ts), because
- * deduplication makes new snapshots depend on old objects.
+ * snapshot a backup run calls afterSnapshot, which keeps what the newest snapshot's chain needs locked
+ * (s3Retention.ts), because deduplication makes new snapshots depend on old objects.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -40,8 +40,6 @@ export interface S3TargetOptions extends S3Location {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   retentionDays?: number;
   marginDays?: number;
-  /** The backup keys, when this target should keep the newest chain locked after each snapshot. */
-  keepLocked?: () => BackupKeys;
   /** Milliseconds since the epoch (tests move it). */
   now?: () => number;
   /** Called with the SDK client once made (tests add a middleware that records requests). */
@@ -70,7 +68,8 @@ export class S3Target implements BackupTarget {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
-  private readonly keepLocked?: () => BackupKeys;
+  /** What the last afterSnapshot did (for messages and tests). */
+  lastLockKeeping?: LockKeeping;
   /** Writes of one name from this process, one at a time (see putIfAbsent). */
   private readonly writing = new Map<string, Promise<unknown>>();
 
@@ -83,7 +82,6 @@ export class S3Target implements BackupTarget {
       throw new BackupError(
         `an S3 retention of ${this.retentionDays} days must be longer than the ${this.marginDays}-day margin before it is extended.`,
       );
-    this.keepLocked = options.keepLocked;
     this.now = options.now ?? Date.now;
     // The description names the place only: it is the key of backup status, never holds a secret.
     this.description = `s3://${this.bucket}/${this.prefix}${options.endpoint ? ` at ${new URL(options.endpoint).origin}` : ''}`;
@@ -119,10 +117,7 @@ export class S3Target implements BackupTarget {
     const mine = before.catch(() => undefined).then(() => this.putOnce(path, bytes));
     this.writing.set(path, mine);
     try {
-      const result = await mine;
-      if (result === 'written' && path.startsWith('snapshots/') && this.keepLocked)
-        await this.keepNewestChainLocked(path);
-      return result;
+      return await mine;
     } finally {
       if (this.writing.get(path) === mine) this.writing.delete(path);
     }
@@ -212,6 +207,18 @@ export class S3Target implements BackupTarget {
     await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
   }
 
+  /**
+   * After a backup run wrote `snapshot`: when the oldest lock of its chain ends within the margin,
+   * every object the chain needs is locked again for the full retention (s3Retention.ts).
+   */
+  async afterSnapshot(snapshot: string, keys: BackupKeys): Promise<void> {
+    this.lastLockKeeping = await keepChainLocked(this, keys, snapshot).catch((error: unknown) => {
+      throw new BackupError(
+        `Snapshot ${snapshot.slice(0, 12)} was written, but keeping the objects it needs locked failed: ${(error as Error).message}`,
+      );
+    });
+  }
+
   /** Closes the SDK's kept-alive connections. */
   close(): void {
     this.client.destroy();
@@ -247,16 +254,6 @@ export class S3Target implements BackupTarget {
     throw new TargetConflict(
       `${this.description}: ${path} already exists with other content; it was left as it is. Run chartvault backup verify.`,
     );
-  }
-
-  private async keepNewestChainLocked(manifestPath: string): Promise<LockKeeping | undefined> {
-    try {
-      return await keepChainLocked(this, this.keepLocked!(), manifestPath.slice('snapshots/'.length));
-    } catch (error) {
-      throw new BackupError(
-        `The snapshot ${manifestPath} was written, but keeping older objects locked failed: ${(error as Error).message}`,
-      );
-    }
   }
 
   private key(path: string): string {

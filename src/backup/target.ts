@@ -2,6 +2,8 @@
  * What a backup target must do: store objects that are written once and never changed. Directory
  * targets now; the append-only receiver and S3 with Object Lock implement the same four calls.
  */
+import type { BackupKeys } from './backupKeys.ts';
+
 export interface BackupTarget {
   /** Where it is, for messages (no secrets). */
   readonly description: string;
@@ -16,6 +18,11 @@ export interface BackupTarget {
   size(path: string): Promise<number | undefined>;
   /** The paths of the objects under a folder (`packs/`, `snapshots/`), in no set order. */
   list(folder: string): Promise<string[]>;
+  /**
+   * Optional: called by a backup run after it wrote snapshot `snapshot` (S3 keeps the objects that
+   * snapshot's chain needs locked, s3Retention.ts). A failure fails the run.
+   */
+  afterSnapshot?(snapshot: string, keys: BackupKeys): Promise<void>;
 }
 
 export class TargetConflict extends Error {}
