@@ -19,6 +19,7 @@ export { readDrills, recordDrill, runDrill, DRILL_LOG, type DrillRecord } from '
 export { parseKit, renderKit, kitLines, type RecoveryKit } from './kitFile.ts';
 export { FORMAT_VERSION } from './repositoryFormat.ts';
 export { restoreSnapshot, type RestoreResult } from './restore.ts';
+export { restorePatient, snapshotAt, type PatientRestoreResult } from './patientRestore.ts';
 export { short as shortId } from './snapshotManifest.ts';
 export { takeSnapshot, type SnapshotResult } from './snapshotWriter.ts';
 export { TargetConflict, type BackupTarget } from './target.ts';

@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(keyDirOption())
     .requiredOption(
       '--to <target>',
-      'backup target: a directory (an external disk, a NAS share), or a paired receiver (https://HOST:PORT or its name)',
+      'backup target: a directory (an external disk, a NAS share), a paired receiver (https://HOST:PORT or its name), or s3://BUCKET/PREFIX',
     )
     .action(async (options) => (await import('./backupCommand.ts')).backupRunCommand(options));
   backup
@@ -144,6 +144,7 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--from <target>', 'backup target')
     .requiredOption('--kit <file>', 'the recovery kit')
     .option('--read-data', 'also read, authenticate and decrypt every pack')
+    .option('--sample <percent>', "with --read-data: read tonight's share of a rotation (e.g. 10%)")
     .option('--paired-data <dir>', 'for a receiver target: the data directory paired with it')
     .action(async (options) => (await import('./backupCommand.ts')).backupVerifyCommand(options));
 
@@ -178,14 +179,23 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('restore')
-    .description('make a new store from a backup target and the recovery kit')
+    .description(
+      'make a new store from a backup target and the recovery kit; with --patient, bring one chart back into the live store',
+    )
     .requiredOption('--from <target>', 'backup target')
     .requiredOption('--kit <file>', 'the recovery kit')
     .addOption(dataOption().makeOptionMandatory())
     .addOption(keyDirOption())
     .option('--snapshot <id>', 'snapshot id (default: the newest)')
+    .option('--at <time>', 'the newest snapshot taken at or before this time (e.g. 2026-11-28T07:40:00Z)')
+    .option('--patient <id>', "restore only this patient's chart into the live store --data, as new versions")
+    .option('--dry-run', 'with --patient: say what would be written back, and write nothing')
     .option('--paired-data <dir>', 'for a receiver target: the data directory paired with it')
-    .action(async (options) => (await import('./restoreCommand.ts')).restoreCommand(options));
+    .action(async (options) =>
+      options.patient
+        ? (await import('./restorePatientCommand.ts')).restorePatientCommand(options)
+        : (await import('./restoreCommand.ts')).restoreCommand(options),
+    );
 
   // The append-only backup receiver, run on another machine (docs/operations/backup.md).
   const receiver = program
@@ -332,6 +342,12 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--scopes <scopes>', "SMART scopes, space-separated, e.g. 'system/*.rs'")
     .option('--jwks <file>', "the client's public keys (JWKS JSON): private_key_jwt")
     .option('--jwks-url <url>', 'where the client publishes its JWKS (https): private_key_jwt')
+    .option(
+      '--redirect-uri <uri>',
+      'an app people sign in to: its redirect URI (repeatable)',
+      (uri: string, uris: string[] = []) => [...uris, uri],
+    )
+    .option('--public', 'a public app (no secret; PKCE only); needs --redirect-uri')
     .option('--json', 'print {"client_id", "client_secret"} as JSON')
     .action(async (options) => (await import('./clientsCommand.ts')).clientsAddCommand(options));
   clients
@@ -348,6 +364,20 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(keyDirOption())
     .option('--json', 'print JSON')
     .action(async (options) => (await import('./clientsCommand.ts')).clientsListCommand(options));
+
+  // S3 targets (s3://BUCKET/PREFIX): how to reach the bucket, on every command that opens a target.
+  // Given with a data directory, they are remembered there (docs/operations/backup.md, "S3").
+  for (const path of [['backup', 'run'], ['backup', 'verify'], ['backup', 'drill'], ['restore']]) {
+    const command = path.reduce((parent, name) => parent.commands.find((c) => c.name() === name)!, program);
+    command
+      .option('--s3-endpoint <url>', 'S3 target: the provider endpoint (B2, Wasabi, MinIO; default AWS)')
+      .option('--s3-region <region>', 'S3 target: the bucket region (default us-east-1)')
+      .option('--s3-credentials <file>', 'S3 target: credentials file (default: the AWS_* variables)')
+      .option('--s3-retention-days <n>', 'S3 target: days each object is locked (default 30)')
+      .hook('preAction', async (thisCommand) =>
+        (await import('./backupCommand.ts')).useS3Options(thisCommand.opts()),
+      );
+  }
 
   try {
     await program.parseAsync(argv);

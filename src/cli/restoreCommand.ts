@@ -1,9 +1,10 @@
 /** `chartvault restore`: a new store from one target and the recovery kit alone. */
 import { resolve } from 'node:path';
 import { AuditTrail, commandLineAgent } from '../audit/index.ts';
-import { restoreSnapshot, shortId } from '../backup/index.ts';
+import { restoreSnapshot, shortId, snapshotAt } from '../backup/index.ts';
 import { openStore } from '../store/index.ts';
 import { asCliError, openTarget, readKitFile } from './backupCommand.ts';
+import { CliError } from './main.ts';
 
 export async function restoreCommand(options: {
   from: string;
@@ -11,6 +12,7 @@ export async function restoreCommand(options: {
   data: string;
   keyDir: string;
   snapshot?: string;
+  at?: string;
   pairedData?: string;
 }): Promise<void> {
   await asCliError(async () => {
@@ -21,7 +23,9 @@ export async function restoreCommand(options: {
       kit,
       dataDir: options.data,
       keyDir: options.keyDir,
-      snapshot: options.snapshot,
+      snapshot: options.at
+        ? (await snapshotAt(target, kit, parseTime(options.at, options.snapshot))).name
+        : options.snapshot,
     });
     const m = result.snapshot.manifest;
     // The restore is the next entry of the restored chain, signed with the new store's own key; the
@@ -63,4 +67,13 @@ export async function restoreCommand(options: {
       `Its new data key is ${result.keyFile}. Serve it with: chartvault serve --data ${options.data} --key-dir ${options.keyDir}`,
     );
   });
+}
+
+/** `--at`: a date and time (ISO 8601; a time without a zone is read in this machine's zone). */
+export function parseTime(text: string, snapshot?: string): Date {
+  if (snapshot) throw new CliError('Give --at or --snapshot, not both.');
+  const time = new Date(text);
+  if (Number.isNaN(time.getTime()))
+    throw new CliError(`--at takes a date and time such as 2026-11-28T07:40:00Z, not "${text}".`);
+  return time;
 }
