@@ -38,6 +38,8 @@ export interface VerifyReport {
     ok: boolean;
   }[];
   packsChecked: number;
+  /** Packs read and decrypted (all of them with readData, tonight's share with a sample). */
+  packsRead: number;
   bytesRead: number;
   /** Packs no snapshot lists (left by an interrupted run): harmless, reported for information. */
   unreferencedPacks: number;
@@ -46,10 +48,29 @@ export interface VerifyReport {
   problems: string[];
 }
 
+/**
+ * One night's share of the packs, for `--read-data --sample`: the packs whose name (a keyed hash, so
+ * uniformly spread) falls in tonight's slot of `nights`; over `nights` consecutive nights every pack is
+ * read once, and each night reads about 1/nights of the bytes (docs/operations/backup.md, egress).
+ */
+export interface ReadSample {
+  nights: number;
+  night: number;
+}
+
+export function nightlySample(percent: number, now = Date.now()): ReadSample {
+  const nights = Math.max(1, Math.round(100 / percent));
+  return { nights, night: Math.floor(now / 86_400_000) % nights };
+}
+
+const inSample = (sample: ReadSample, name: string) =>
+  Number.parseInt(name.slice(0, 8), 16) % sample.nights === sample.night;
+
 export async function verifyTarget(
   target: BackupTarget,
   kit: RecoveryKit,
   readData: boolean,
+  sample?: ReadSample,
 ): Promise<VerifyReport> {
   const keys = deriveBackupKeys(kit.backupKey);
   await openRepository(target, keys, kit.storeId);
@@ -94,6 +115,7 @@ export async function verifyTarget(
   const badPacks = new Set<string>();
   const recomputed = new Map<number, string>();
   let bytesRead = 0;
+  let packsRead = 0;
   for (const [name, { pack, snapshots: owners }] of needs) {
     const path = objectPath(kindOf(pack), name);
     const where = `${target.description}/${path}`;
@@ -110,9 +132,10 @@ export async function verifyTarget(
       fail(`is ${size} bytes, its manifest says ${pack.size} (truncated or altered)`);
       continue;
     }
-    if (!readData) continue;
+    if (!readData || (sample && !inSample(sample, name))) continue;
     try {
       const bytes = (await target.get(path))!;
+      packsRead++;
       bytesRead += bytes.length;
       const payload = openObject(keys, kindOf(pack), where, name, bytes);
       if (sha256(payload) !== pack.sha256)
@@ -154,6 +177,7 @@ export async function verifyTarget(
           ),
     })),
     packsChecked: needs.size,
+    packsRead,
     bytesRead,
     unreferencedPacks: listed.filter((p) => !needs.has(nameOfPath('pack', p)!)).length,
     uncheckedCheckpoints,

@@ -13,8 +13,10 @@ import {
   type RecoveryKit,
 } from '../backup/index.ts';
 import { AuditTrail, commandLineAgent } from '../audit/index.ts';
-import { openStore } from '../store/index.ts';
+import { isDataDirectory, openStore } from '../store/index.ts';
 import { pairedReceiverTarget } from '../backup/receiverTarget.ts';
+import { nightlySample, type ReadSample } from '../backup/verify.ts';
+import { openS3Target, readS3Settings, rememberS3Settings, s3SettingsFrom } from '../backup/s3Settings.ts';
 import { CliError } from './main.ts';
 
 const FILE_ERRORS = new Map([
@@ -42,11 +44,25 @@ export async function asCliError<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The --s3-* options of the command being run (main.ts sets them before its action). */
+let s3CommandLine: Parameters<typeof s3SettingsFrom>[0] = {};
+export function useS3Options(options: Parameters<typeof s3SettingsFrom>[0]): void {
+  s3CommandLine = options;
+}
+
 /**
- * A target from the command line: a receiver (its https address, or the name it was paired under, using
- * the pairing kept in `pairedData`), else a directory.
+ * A target from the command line: an S3 bucket (s3://BUCKET/PREFIX, with the --s3-* options given now
+ * or remembered in the data directory `pairedData`), a receiver (its https address, or the name it was
+ * paired under, using the pairing kept in `pairedData`), else a directory.
  */
 export function openTarget(spec: string, pairedData?: string): BackupTarget {
+  if (/^s3:\/\//i.test(spec)) {
+    const given = s3SettingsFrom(s3CommandLine);
+    const store = pairedData && isDataDirectory(pairedData) ? pairedData : undefined;
+    const settings = { ...(store ? readS3Settings(store, spec) : {}), ...given };
+    if (store && Object.keys(given).length > 0) rememberS3Settings(store, spec, settings);
+    return openS3Target(spec, settings);
+  }
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(spec);
   if (pairedData && (isUrl || /^[a-z][a-z0-9-]*$/.test(spec))) {
     const receiver = pairedReceiverTarget(pairedData, spec);
@@ -65,9 +81,18 @@ export function openTarget(spec: string, pairedData?: string): BackupTarget {
     );
   if (isUrl)
     throw new CliError(
-      `${spec}: the targets so far are a directory (a path to a folder or mounted disk) and a receiver (https://HOST:PORT).`,
+      `${spec}: a target is a directory (a path to a folder or mounted disk), a receiver (https://HOST:PORT) or an S3 bucket (s3://BUCKET/PREFIX).`,
     );
   return new DirectoryTarget(spec);
+}
+
+/** `--sample N%`: tonight's share of a rotation that reads every pack once in 100/N nights. */
+function readSample(text: string, readData?: boolean): ReadSample {
+  const percent = Number(text.replace(/%$/, ''));
+  if (!readData) throw new CliError('--sample chooses which packs --read-data reads; add --read-data.');
+  if (!(percent > 0 && percent <= 100))
+    throw new CliError(`--sample takes a share of the packs from 1% to 100%, e.g. 10%, not "${text}".`);
+  return nightlySample(percent);
 }
 
 export function readKitFile(file: string): RecoveryKit {
@@ -126,19 +151,21 @@ export async function backupVerifyCommand(options: {
   kit: string;
   pairedData?: string;
   readData?: boolean;
+  sample?: string;
 }): Promise<void> {
   await asCliError(async () => {
     const started = performance.now();
+    const sample = options.sample === undefined ? undefined : readSample(options.sample, options.readData);
     const kit = readKitFile(options.kit);
     const target = openTarget(options.from, options.pairedData);
-    const report = await verifyTarget(target, kit, options.readData === true);
+    const report = await verifyTarget(target, kit, options.readData === true, sample);
     for (const s of report.snapshots)
       console.log(
         `${s.ok ? 'ok     ' : 'BROKEN '} ${shortId(s.name)}  #${s.sequence}  ${s.createdAt}  ${s.resources} resources, ${s.versions} versions, ${s.auditEntries} audit entries, ${s.records} accounts and clients`,
       );
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     console.log(
-      `${report.snapshots.length} snapshots, ${report.packsChecked} packs ${options.readData ? `read and decrypted (${mb(report.bytesRead)})` : 'present with their sizes'}` +
+      `${report.snapshots.length} snapshots, ${report.packsChecked} packs ${options.readData ? `present, ${sample ? `tonight's share (${sample.night + 1} of ${sample.nights}): ` : ''}${report.packsRead} read and decrypted (${mb(report.bytesRead)})` : 'present with their sizes'}` +
         `${report.unreferencedPacks ? `, ${report.unreferencedPacks} unreferenced packs (left by an interrupted run; harmless)` : ''} in ${seconds} s.`,
     );
     if (report.snapshots.length === 0 && report.problems.length === 0)
