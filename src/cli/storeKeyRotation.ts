@@ -146,7 +146,7 @@ function opensWith(dataDir: string, key: Buffer): boolean {
   }
 }
 
-/** The downtime key is wrapped under the data key (see docs/security.md): wrap it under the new one. */
+/** The downtime key is wrapped under the data key (see docs/security-model.md): wrap it under the new one. */
 function rewrapDowntimeKey(
   dataDir: string,
   storeId: string,
