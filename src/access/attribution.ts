@@ -44,7 +44,13 @@ export type AccessAction =
   | 'login-password'
   | 'login-second-factor'
   | 'token-issue'
-  | 'token-revoke';
+  | 'token-revoke'
+  | 'token-refresh'
+  | 'refresh-token-reuse'
+  | 'session-start'
+  | 'session-end'
+  | 'consent'
+  | 'enrolment-code';
 
 export interface AccessEvent {
   action: AccessAction;

@@ -19,7 +19,12 @@ export const CLIENT_KIND = 'client';
 
 export type ClientAuth =
   | { method: 'client_secret_basic'; secretHash: string }
-  | { method: 'private_key_jwt'; jwks?: JSONWebKeySet; jwksUrl?: string };
+  | { method: 'private_key_jwt'; jwks?: JSONWebKeySet; jwksUrl?: string }
+  /** A public app (runs in a browser or on a phone, cannot keep a secret): PKCE protects its codes. */
+  | { method: 'none' };
+
+/** Non-resource scopes an app client may be registered for (SMART App Launch 2). */
+export const APP_LAUNCH_SCOPES = ['launch/patient', 'offline_access', 'online_access'] as const;
 
 export interface Client {
   clientId: string;
@@ -27,6 +32,8 @@ export interface Client {
   /** The most the client may ask for (SMART scopes, system context). */
   scopes: string[];
   auth: ClientAuth;
+  /** For apps that people sign in to (authorization code flow): the exact addresses codes go back to. */
+  redirectUris?: string[];
   revoked: boolean;
   revokedAt?: string;
   created: string;
@@ -39,6 +46,7 @@ export interface ClientSummary {
   name: string;
   scopes: string[];
   authMethod: ClientAuth['method'];
+  redirectUris?: string[];
   revoked: boolean;
   created: string;
   createdBy: string;
@@ -52,6 +60,10 @@ export interface NewClient {
   jwks?: unknown;
   /** ...or where it publishes them (https; http only on loopback, for tests). */
   jwksUrl?: string;
+  /** An app that people sign in to: the redirect URIs of its authorization code flow. */
+  redirectUris?: string[];
+  /** A public app client (no secret; PKCE only). Needs redirect URIs. */
+  public?: boolean;
 }
 
 export async function registerClient(
@@ -63,13 +75,22 @@ export async function registerClient(
   const name = input.name.trim();
   if (!name || name.length > 200)
     throw new AccessError('A client needs a name (1 to 200 characters), e.g. --name lab-interface.');
-  const scopes = checkClientScopes(input.scopes);
+  const redirectUris = (input.redirectUris ?? []).map(checkRedirectUri);
+  const isApp = redirectUris.length > 0;
+  if (input.public && !isApp) {
+    throw new AccessError('A public client is an app people sign in to: give its --redirect-uri too.');
+  }
+  const scopes = checkClientScopes(input.scopes, isApp);
   if (input.jwks !== undefined && input.jwksUrl !== undefined) {
     throw new AccessError('Give either a JWKS or a JWKS URL, not both.');
   }
+  if (input.public && (input.jwks !== undefined || input.jwksUrl !== undefined)) {
+    throw new AccessError('A public client has no keys or secret; leave out --jwks and --jwks-url.');
+  }
   let auth: ClientAuth;
   let clientSecret: string | undefined;
-  if (input.jwks !== undefined) auth = { method: 'private_key_jwt', jwks: checkJwks(input.jwks) };
+  if (input.public) auth = { method: 'none' };
+  else if (input.jwks !== undefined) auth = { method: 'private_key_jwt', jwks: checkJwks(input.jwks) };
   else if (input.jwksUrl !== undefined)
     auth = { method: 'private_key_jwt', jwksUrl: checkJwksUrl(input.jwksUrl) };
   else {
@@ -81,6 +102,7 @@ export async function registerClient(
     name,
     scopes,
     auth,
+    ...(isApp ? { redirectUris } : {}),
     revoked: false,
     created: new Date(now).toISOString(),
     createdBy: actor.id,
@@ -130,6 +152,7 @@ export function summarizeClient(client: Client): ClientSummary {
     name: client.name,
     scopes: client.scopes,
     authMethod: client.auth.method,
+    ...(client.redirectUris ? { redirectUris: client.redirectUris } : {}),
     revoked: client.revoked,
     created: client.created,
     createdBy: client.createdBy,
@@ -148,9 +171,33 @@ function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-/** Registered scopes must be SMART resource scopes in the system context. */
-function checkClientScopes(scopeText: string): string[] {
-  const { resourceScopes, unknown } = parseScopes(scopeText);
+/**
+ * Registered scopes must be SMART resource scopes: in the system context for a system client; in the
+ * patient or user context for an app people sign in to, which may also ask for launch/patient and
+ * offline_access or online_access.
+ */
+function checkClientScopes(scopeText: string, isApp = false): string[] {
+  const { resourceScopes, unknown: notResource } = parseScopes(scopeText);
+  const launchScopes = isApp
+    ? notResource.filter((scope) => (APP_LAUNCH_SCOPES as readonly string[]).includes(scope))
+    : [];
+  const unknown = notResource.filter((scope) => !launchScopes.includes(scope));
+  if (isApp) {
+    if (unknown.length > 0) {
+      throw new AccessError(
+        `Not a scope an app can be registered for: ${unknown.slice(0, 3).join(', ')}. Use patient/Type.permissions or user/Type.permissions (e.g. patient/*.rs), and ${APP_LAUNCH_SCOPES.join(', ')}.`,
+      );
+    }
+    if (resourceScopes.length === 0)
+      throw new AccessError("An app needs at least one resource scope, e.g. --scopes 'patient/*.rs'.");
+    const system = resourceScopes.find((scope) => scope.context === 'system');
+    if (system) {
+      throw new AccessError(
+        `${system.scope}: an app acts for the person signed in to it; use patient/... or user/... scopes.`,
+      );
+    }
+    return [...resourceScopes.map((scope) => scope.scope), ...launchScopes];
+  }
   if (unknown.length > 0) {
     throw new AccessError(
       `Not a SMART resource scope: ${unknown.slice(0, 3).join(', ')}. Use the form system/Type.permissions, e.g. system/*.* or system/Patient.rs (v2 letters cruds, or v1 read, write, *).`,
@@ -184,6 +231,26 @@ function checkJwks(jwks: unknown): JSONWebKeySet {
     }
   }
   return { keys: keys as JSONWebKeySet['keys'] };
+}
+
+/** An absolute https address (plain http only on loopback, for tests and desktop apps), no fragment. */
+function checkRedirectUri(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new AccessError(`"${text.slice(0, 200)}" is not an absolute URL; give the app's redirect URI.`);
+  }
+  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new AccessError(
+      `The redirect URI ${text.slice(0, 200)} must use https (plain http only on this machine).`,
+    );
+  }
+  if (url.hash || text.includes('#'))
+    throw new AccessError('A redirect URI must not have a fragment (#...).');
+  // Kept exactly as given: the authorization request must repeat it character for character.
+  return text;
 }
 
 function checkJwksUrl(text: string): string {

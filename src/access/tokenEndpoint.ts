@@ -87,6 +87,13 @@ export async function handleTokenRequest(
       );
     }
     client = await authenticateClient(context, request, now);
+    if (client.redirectUris) {
+      throw new OAuthError(
+        400,
+        'unauthorized_client',
+        'This client is an app people sign in to; it uses grant_type=authorization_code, not client_credentials.',
+      );
+    }
     const scope = grantedScope(client, single(request.form, 'scope'));
     const issued = await context.tokens.issue({
       subject: client.clientId,
@@ -151,7 +158,7 @@ export async function handleRevocationRequest(
 }
 
 /** One of the two methods, exactly one, or invalid_client / invalid_request. */
-async function authenticateClient(
+export async function authenticateClient(
   context: EndpointContext,
   request: EndpointRequest,
   now: number,
@@ -345,7 +352,7 @@ function parseBasic(
 }
 
 /** A form parameter given once; a repeated one is refused (RFC 6749 3.2). */
-function single(form: URLSearchParams, name: string): string | undefined {
+export function single(form: URLSearchParams, name: string): string | undefined {
   const values = form.getAll(name);
   if (values.length > 1) throw new OAuthError(400, 'invalid_request', `${name} is given more than once.`);
   return values[0];

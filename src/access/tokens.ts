@@ -52,10 +52,14 @@ export class TokenService {
     scope: string;
     audience: string;
     issuer: string;
+    /** The patient in context (SMART `patient/` scopes), named in the token for the resource server. */
+    patient?: string;
     now?: number;
   }): Promise<IssuedToken> {
     const now = Math.floor((request.now ?? Date.now()) / 1000);
-    const token = await new SignJWT({ scope: request.scope, sub_kind: request.subjectKind })
+    const claims: Record<string, string> = { scope: request.scope, sub_kind: request.subjectKind };
+    if (request.patient !== undefined) claims.patient = request.patient;
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, kid: this.keys.kid, typ: 'at+jwt' })
       .setIssuer(request.issuer)
       .setSubject(request.subject)

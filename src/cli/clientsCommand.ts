@@ -20,6 +20,10 @@ export interface ClientsAddOptions extends StoreLocation {
   scopes: string;
   jwks?: string;
   jwksUrl?: string;
+  /** Apps people sign in to (authorization code flow): the exact redirect URIs, repeatable. */
+  redirectUri?: string[];
+  /** A public app (no secret; PKCE only). */
+  public?: boolean;
   json?: boolean;
 }
 
@@ -30,7 +34,14 @@ export async function clientsAddCommand(options: ClientsAddOptions): Promise<voi
     loadOrCreateTokenKeys(options.keyDir, readSettings(options.data).storeId);
     return registerClient(
       store,
-      { name: options.name, scopes: options.scopes, jwks, jwksUrl: options.jwksUrl },
+      {
+        name: options.name,
+        scopes: options.scopes,
+        jwks,
+        jwksUrl: options.jwksUrl,
+        redirectUris: options.redirectUri,
+        public: options.public,
+      },
       operatorActor(),
     );
   });
@@ -47,6 +58,16 @@ export async function clientsAddCommand(options: ClientsAddOptions): Promise<voi
   }
   console.log(`Registered client ${client.name} with scopes ${client.scopes.join(' ')}.`);
   console.log(`client_id:     ${client.clientId}`);
+  if (client.redirectUris) {
+    console.log(`redirect URIs: ${client.redirectUris.join(' ')}`);
+    console.log(
+      'People authorize this app at /oauth/authorize (authorization code with PKCE S256); it gets tokens at /oauth/token.',
+    );
+  }
+  if (client.authMethod === 'none') {
+    console.log('A public app: it has no secret and proves each code with its PKCE code_verifier.');
+    return;
+  }
   if (clientSecret) {
     console.log(`client_secret: ${clientSecret}`);
     console.log(

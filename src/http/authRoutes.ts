@@ -1,7 +1,9 @@
 /**
- * The OAuth 2.0 / SMART routes, as one fastify plugin: the token endpoint (client_credentials), token
- * revocation, the token signing key's JWKS, and the SMART configuration document at both well-known
- * places. Errors here are OAuth JSON ({error, error_description}), not FHIR OperationOutcomes.
+ * The OAuth 2.0 / SMART routes, as one fastify plugin: the token endpoint (client_credentials for
+ * systems; authorization_code and refresh_token for apps people sign in to), token revocation, the
+ * token signing key's JWKS, and the SMART configuration document at both well-known places. Errors
+ * here are OAuth JSON ({error, error_description}), not FHIR OperationOutcomes. The sign-in,
+ * account and consent pages are a child plugin (pages/pageRoutes.ts) with their own error page.
  * Registered in server.ts; encapsulated, so its error handler applies to these routes only.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,6 +17,10 @@ import {
 import type { OAuthResponse } from '../access/tokenEndpoint.ts';
 import { ASSERTION_ALGORITHMS } from '../access/tokenEndpoint.ts';
 import type { ResourceStore } from '../store/index.ts';
+import { APP_GRANT_TYPES, handleAppTokenRequest } from '../access/authorization.ts';
+import { sessionPolicyFromEnvironment, type SessionPolicy } from '../access/sessions.ts';
+import { pageRoutes } from './pages/pageRoutes.ts';
+import { AUTHORIZE_PATH } from './pages/authorizeRoutes.ts';
 
 export interface AuthRouteOptions {
   store: ResourceStore;
@@ -24,7 +30,14 @@ export interface AuthRouteOptions {
    */
   tokenKeys?: TokenKeys;
   tokenLifetimeSeconds?: number;
+  /** Idle timeout and lifetimes of sign-in sessions; default: 15 minutes idle (or CHARTVAULT_IDLE_TIMEOUT_MINUTES), 12 hours. */
+  sessionPolicy?: SessionPolicy;
+  /** The clock (epoch ms) for sessions, codes and tokens; tests move it. */
+  clock?: () => number;
 }
+
+/** What buildServer may pass on to these routes (tests set the clock and the session policy). */
+export type AccessRouteSettings = Pick<AuthRouteOptions, 'sessionPolicy' | 'clock' | 'tokenLifetimeSeconds'>;
 
 export const TOKEN_PATH = '/oauth/token';
 export const REVOKE_PATH = '/oauth/revoke';
@@ -35,6 +48,12 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     lifetimeSeconds: options.tokenLifetimeSeconds,
   });
   const context = { store: options.store, tokens };
+  const clock = options.clock ?? Date.now;
+  await app.register(pageRoutes, {
+    store: options.store,
+    sessionPolicy: options.sessionPolicy ?? sessionPolicyFromEnvironment(),
+    clock,
+  });
 
   app.setErrorHandler((error, _request, reply) => {
     const status = (error as { statusCode?: number }).statusCode;
@@ -73,13 +92,19 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
         });
       }
       const origin = originOf(request);
-      const response = await handler(context, {
+      const grantType = form.getAll('grant_type');
+      const chosen =
+        handler === handleTokenRequest && grantType.length === 1 && APP_GRANT_TYPES.includes(grantType[0]!)
+          ? handleAppTokenRequest
+          : handler;
+      const response = await chosen(context, {
         form,
         authorization: request.headers.authorization,
         tokenEndpointUrl: `${origin}${TOKEN_PATH}`,
         fhirBaseUrl: `${origin}/fhir`,
         issuer: origin,
         address: request.ip,
+        now: clock(),
       });
       return sendOAuth(reply, response);
     };
@@ -95,16 +120,38 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     return reply.type('application/json').send({
       issuer: origin,
       jwks_uri: `${origin}${JWKS_PATH}`,
+      authorization_endpoint: `${origin}${AUTHORIZE_PATH}`,
       token_endpoint: `${origin}${TOKEN_PATH}`,
       revocation_endpoint: `${origin}${REVOKE_PATH}`,
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt', 'none'],
       token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
-      grant_types_supported: ['client_credentials'],
-      scopes_supported: ['system/*.cruds', 'system/*.rs', 'system/*.read', 'system/*.write', 'system/*.*'],
-      response_types_supported: [],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      scopes_supported: [
+        'system/*.cruds',
+        'system/*.rs',
+        'system/*.read',
+        'system/*.write',
+        'system/*.*',
+        'patient/*.rs',
+        'patient/*.cruds',
+        'user/*.rs',
+        'user/*.cruds',
+        'launch/patient',
+        'offline_access',
+        'online_access',
+      ],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
       capabilities: [
+        'launch-standalone',
+        'client-public',
         'client-confidential-symmetric',
         'client-confidential-asymmetric',
+        'context-standalone-patient',
+        'permission-offline',
+        'permission-online',
+        'permission-patient',
+        'permission-user',
         'permission-v1',
         'permission-v2',
       ],

@@ -12,7 +12,7 @@ import { routeRequest } from './fhirRouter.ts';
 import { parseJsonBody } from './jsonBody.ts';
 import { setSecurityHeaders } from './securityHeaders.ts';
 import { httpsOptions, type TlsCredentials } from './tls.ts';
-import { authRoutes } from './authRoutes.ts';
+import { authRoutes, type AccessRouteSettings } from './authRoutes.ts';
 import type { TokenKeys } from '../access/index.ts';
 
 export interface ServerOptions {
@@ -25,6 +25,8 @@ export interface ServerOptions {
   tls?: TlsCredentials;
   /** The access-token signing key (access/tokenKeys.ts); without it, one made in memory at start. */
   tokenKeys?: TokenKeys;
+  /** Sign-in and OAuth settings (session policy, a clock for tests): see authRoutes.ts. */
+  access?: AccessRouteSettings;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -102,7 +104,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     const response = await routeRequest(options.store, { baseUrl, agent }, fhirRequest);
     return send(reply, response, request, query);
   };
-  app.register(authRoutes, { store: options.store, tokenKeys: options.tokenKeys });
+  app.register(authRoutes, { ...options.access, store: options.store, tokenKeys: options.tokenKeys });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/fhir', handler: handle });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/fhir/*', handler: handle });
 
