@@ -1,18 +1,11 @@
 /**
- * `chartvault audit verify` (docs/audit-chain.md, section 6): walks the chain once, recomputing every
- * hash, then checks each checkpoint, inside the database and in the file outside it, against the
+ * `chartvault audit verify` (docs/audit-chain.md, section 6): checks every entry's link hash (see
+ * store/sqlite/auditLinkCheck.ts), then checks each checkpoint, inside the database and in the file outside it, against the
  * recomputed hashes and the signing key. Stops at the first problem and names it.
  */
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { SqliteStore } from '../store/index.ts';
-import {
-  checkpointPayloadText,
-  entryTimeText,
-  GENESIS_HASH,
-  linkHash,
-  parseCheckpointLine,
-  type CheckpointLine,
-} from './chainFormat.ts';
+import { checkpointPayloadText, parseCheckpointLine, type CheckpointLine } from './chainFormat.ts';
 import { readCheckpointFile } from './checkpoints.ts';
 import { keyIdOf, publicKeyFromRaw, readEarlierAuditKeys } from './signingKey.ts';
 
@@ -34,6 +27,8 @@ export async function verifyAuditChain(options: {
   storeId: string;
   /** The audit signing key's public half; without it only a chain with no checkpoints can pass. */
   publicKey?: KeyObject;
+  /** Worker threads checking the entries (default: one per core for a long chain, else none). */
+  threads?: number;
 }): Promise<VerifyReport> {
   const { store, storeId, publicKey } = options;
   const inside = (await store.auditCheckpoints()).map((row) => ({
@@ -97,35 +92,33 @@ export async function verifyAuditChain(options: {
     checkpoints.push({ where: item.where, line, inDatabase: i < inside.length });
   }
 
-  // 2. The entries, once, in order: hashes recomputed from the start.
-  const wanted = new Set(checkpoints.map((c) => c.line.seq));
-  const hashAt = new Map<number, string>();
-  let previous: Buffer = GENESIS_HASH;
-  let expected = 1;
-  for (const [seq, time, entry, hash] of store.readAuditChain()) {
-    if (seq !== expected)
+  // 2. The entries: every link checked against the stored hash before it, which from entry 1 on proves
+  // that the stored hashes are the recomputed ones (on worker threads for a long chain).
+  const links = await store.checkAuditLinks({ threads: options.threads });
+  const entries = links.entries;
+  if (links.problem) {
+    const { kind, seq } = links.problem;
+    if (kind === 'out-of-order') return failed(`entry #${seq} is out of order`, 0, 1);
+    if (kind === 'missing') {
+      const next = links.problem.nextStored;
       return failed(
-        seq > expected
-          ? `entry #${expected} is missing (the next stored entry is #${seq}): an entry was deleted`
-          : `entry #${seq} is out of order`,
-        expected - 1,
-        expected,
-      );
-    const computed = linkHash(previous, entry);
-    if (!computed.equals(hash))
-      return failed(
-        `entry #${seq} does not match its hash: it was modified, or an entry before it was inserted, removed or moved`,
-        seq - 1,
+        `entry #${seq} is missing${next === undefined ? '' : ` (the next stored entry is #${next})`}: an entry was deleted`,
+        entries,
         seq,
       );
-    const entryTime = entryTimeText(entry);
-    if (entryTime === undefined || Date.parse(entryTime) !== time)
-      return failed(`entry #${seq} has a time column that differs from the entry's time`, seq - 1, seq);
-    if (wanted.has(seq)) hashAt.set(seq, computed.toString('hex'));
-    previous = computed;
-    expected++;
+    }
+    if (kind === 'hash')
+      return failed(
+        `entry #${seq} does not match its hash: it was modified, or an entry before it was inserted, removed or moved`,
+        entries,
+        seq,
+      );
+    return failed(`entry #${seq} has a time column that differs from the entry's time`, entries, seq);
   }
-  const entries = expected - 1;
+  const hashAt = new Map<number, string>();
+  for (const { line } of checkpoints)
+    if (line.seq >= 1 && line.seq <= entries)
+      hashAt.set(line.seq, store.auditHashAt(line.seq)!.toString('hex'));
 
   // 3. and 4. Every checkpoint must fall on the chain as it is now.
   let newest: CheckpointLine | undefined;

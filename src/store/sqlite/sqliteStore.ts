@@ -26,6 +26,7 @@ import type {
   StoreOperations,
   WriteOptions,
 } from '../types.ts';
+import { checkAuditLinks, type LinkReport } from './auditLinkCheck.ts';
 import { AuditLog, createAuditTables } from './auditLog.ts';
 import { openConnection, type Connection } from './connection.ts';
 import { toIndexRows } from './indexWriter.ts';
@@ -75,7 +76,7 @@ export class SqliteStore implements ResourceStore {
 
   private constructor(
     private readonly file: string,
-    key: Buffer,
+    private readonly key: Buffer,
     create: boolean,
   ) {
     this.writer = openConnection(file, key, { create });
@@ -213,6 +214,14 @@ export class SqliteStore implements ResourceStore {
   /** Every entry in seq order as raw rows [seq, time, entry, hash], read in one pass: for `audit verify`. */
   readAuditChain(): IterableIterator<[number, number, string, Buffer]> {
     return this.readAudit.iterateRaw();
+  }
+
+  /**
+   * For `audit verify`: checks every entry's link to the one before it, on worker threads for a long
+   * chain (each opens this database itself), and names the first entry that breaks the chain.
+   */
+  checkAuditLinks(options?: { threads?: number }): Promise<LinkReport> {
+    return checkAuditLinks(this.reader, { file: this.file, key: this.key }, options);
   }
 
   addAuditCheckpoint(seq: number, line: string): Promise<void> {
