@@ -78,7 +78,7 @@ export async function usersAddCommand(options: UsersAddOptions): Promise<void> {
     console.log(`One-time enrolment code, shown only now, valid until ${result.enrolmentExpires}:`);
     console.log(`  ${result.enrolmentCode}`);
     console.log(
-      'Hand it to the person directly (not by e-mail); with it they choose their own password once.',
+      'Hand it to the person directly (not by e-mail); with it they choose their own password once, at /enrol on the server (https://HOST:PORT/enrol).',
     );
   }
   console.log('A second factor (authenticator app) is required: it is enrolled at first sign-in.');

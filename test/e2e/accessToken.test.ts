@@ -76,8 +76,9 @@ describe('SMART configuration', () => {
       assert.deepEqual(config.token_endpoint_auth_methods_supported, [
         'client_secret_basic',
         'private_key_jwt',
+        'none',
       ]);
-      assert.deepEqual(config.grant_types_supported, ['client_credentials']);
+      assert.ok(config.grant_types_supported.includes('client_credentials'));
       assert.ok(config.capabilities.includes('client-confidential-asymmetric'));
       assert.ok(config.scopes_supported.includes('system/*.*'));
     }

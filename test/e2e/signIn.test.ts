@@ -15,6 +15,10 @@ import {
 } from '../../src/access/index.ts';
 import { currentCode } from '../../src/access/totp.ts';
 import { escapeHtml } from '../../src/http/pages/html.ts';
+import { makeSelfSignedCertificate } from '../../src/http/selfSignedCertificate.ts';
+import { buildServer } from '../../src/http/server.ts';
+import { pinnedGet } from '../httpsClient.ts';
+import { createTempStore } from '../testStore.ts';
 import {
   addPerson,
   auditEntries,
@@ -77,6 +81,26 @@ describe('sign-in with password and TOTP', () => {
       ],
     );
     assert.ok(!JSON.stringify(audit).includes(person.password), 'no password in the audit chain');
+  });
+
+  it('names the cookie __Host-chartvault-session and marks it Secure over HTTPS', async () => {
+    const temp = createTempStore();
+    const pair = await makeSelfSignedCertificate({ dns: ['localhost'], ips: ['127.0.0.1'] });
+    const tls = { ...pair, fingerprint: '', validTo: new Date(), selfSigned: true, subjectAltName: '' };
+    const app = buildServer({ store: temp.store, tls });
+    try {
+      const origin = await app.listen({ host: '127.0.0.1', port: 0 });
+      const page = await pinnedGet(`${origin}/login`, pair.cert);
+      assert.equal(page.status, 200);
+      assert.match(
+        String(page.headers['set-cookie']),
+        /^__Host-chartvault-session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Secure$/,
+      );
+      assert.equal(page.headers['strict-transport-security'], 'max-age=31536000');
+    } finally {
+      await app.close();
+      await temp.cleanup();
+    }
   });
 
   it('refuses a TOTP code that was used already', async () => {

@@ -413,6 +413,15 @@ describe('consent', () => {
     assert.match(answer.text, /There is no patient with the id no-such-patient/);
   });
 
+  it('shows a Continue link to a browser sent from another site (the Strict cookie is held back)', async () => {
+    const start = await launch();
+    const page = await new TestBrowser(server.origin).request(start.url.href, {
+      headers: { 'sec-fetch-site': 'cross-site' },
+    });
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<a href="\/oauth\/consent\?request=[A-Za-z0-9_-]+">Continue<\/a>/);
+  });
+
   it('refuses a consent form without its CSRF token', async () => {
     const browser = await signedInBrowser();
     const start = await launch();

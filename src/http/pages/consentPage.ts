@@ -38,7 +38,7 @@ export function consentPage(view: {
     }
     <p class="hint">
       The app can never do more than your own role
-      allows.${plan.refresh ? ' It may keep access until you sign out everywhere or your account is disabled.' : ' Its access lasts minutes.'}
+      allows.${plan.refresh ? ' It may keep access (a refresh token) until you sign out everywhere, your account is disabled, or it goes 30 days unused.' : ' Its access lasts minutes.'}
     </p>
     <form method="post" action="/oauth/consent">
       ${csrfField(view.csrf)}
@@ -55,7 +55,9 @@ export function consentPage(view: {
                 required
                 value="${view.patient ?? ''}"
               />
-              <p class="hint">The app will see only this patient's records.</p>`
+              <p class="hint">
+                The scopes &quot;of the patient you choose&quot; reach this patient's records only.
+              </p>`
           : ''
       }
       <button type="submit" name="decision" value="approve">Allow</button>

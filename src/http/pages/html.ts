@@ -1,7 +1,10 @@
 /**
- * What every server-rendered page shares: escaping (every value that reaches HTML goes through `text`
- * or `attr`), the frame of the page, and the strict Content-Security-Policy: no scripts at all, one
- * style sheet from this server, forms posting only here, no framing.
+ * What every server-rendered page shares: escaping (every interpolated value goes through
+ * `escapeHtml` unless it is already Html), the frame of the page, and the strict
+ * Content-Security-Policy: no scripts at all, one style sheet from this server, forms posting only
+ * here, no framing. The pages' referrer policy is `same-origin` (the server's header says
+ * `no-referrer`): under `no-referrer` a browser sends `Origin: null` with every form, and the forms'
+ * origin check needs the real one; nothing leaves for another site either way.
  */
 import type { FastifyReply } from 'fastify';
 
@@ -70,7 +73,7 @@ export function sendPage(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${options.title} · ChartVault</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 </head>
