@@ -42,3 +42,19 @@ export { parseScope, parseScopes, scopesAllow } from './scopes.ts';
 export { handleRevocationRequest, handleTokenRequest, OAuthError } from './tokenEndpoint.ts';
 export { ephemeralTokenKeys, loadOrCreateTokenKeys, type TokenKeys } from './tokenKeys.ts';
 export { InvalidTokenError, TokenService } from './tokens.ts';
+export {
+  approveAuthorization,
+  denyAuthorization,
+  handleAppTokenRequest,
+  planConsent,
+  startAuthorization,
+  type ConsentPlan,
+} from './authorization.ts';
+export { revokeRefreshTokensOf } from './refreshTokens.ts';
+export {
+  DEFAULT_SESSION_POLICY,
+  IDLE_TIMEOUT_VARIABLE,
+  SessionStore,
+  type Session,
+  type SessionPolicy,
+} from './sessions.ts';

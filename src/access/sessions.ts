@@ -76,7 +76,12 @@ export interface ActiveSession {
   session: Session;
 }
 
+/** Expired security records (sessions, codes, throttle counters) are removed at most this often. */
+const PURGE_INTERVAL_MS = 10 * MINUTE;
+
 export class SessionStore {
+  private lastPurge = 0;
+
   constructor(
     private readonly store: ResourceStore,
     readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
@@ -94,6 +99,7 @@ export class SessionStore {
     previousId?: string,
   ): Promise<ActiveSession> {
     if (previousId) await this.store.records.delete(SESSION_KIND, keyOf(previousId));
+    await this.purgeNow();
     const now = this.clock();
     const id = randomBytes(32).toString('base64url');
     const session: Session = {
@@ -172,6 +178,16 @@ export class SessionStore {
       if (await this.store.records.delete(SESSION_KIND, entry.id)) ended += 1;
     }
     return ended;
+  }
+
+  /**
+   * Sign-in pages make records for every visitor; those past their expiry read as absent but stay on
+   * disk until purged, so starting sessions purges them now and then (by the real clock).
+   */
+  private async purgeNow(): Promise<void> {
+    if (Date.now() - this.lastPurge < PURGE_INTERVAL_MS) return;
+    this.lastPurge = Date.now();
+    await this.store.records.purgeExpired();
   }
 
   private timedOut(session: Session, now: number): boolean {
