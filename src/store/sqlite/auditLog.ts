@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS audit_patient (
   seq INTEGER NOT NULL,
   PRIMARY KEY (patient, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_patient_indexed (
+  only INTEGER PRIMARY KEY CHECK (only = 1),
+  seq INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit_checkpoint (
   seq INTEGER PRIMARY KEY,
   line TEXT NOT NULL
@@ -51,7 +55,14 @@ CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_delete BEFORE DELETE ON audit_c
 /** Creates the audit tables when absent (stores made before the audit trail get them on first open). */
 export function createAuditTables(db: Connection): void {
   db.exec(AUDIT_SQL);
+  // Stores made before the per-patient rows were deferred had every entry's rows written with it.
+  db.exec(
+    'INSERT OR IGNORE INTO audit_patient_indexed (only, seq) SELECT 1, coalesce(max(seq), 0) FROM audit_entry',
+  );
 }
+
+/** Entries whose per-patient rows are written in one go at most (see indexPatients). */
+const PATIENT_INDEX_BATCH = 5000;
 
 /** A resource version the store has just written, for its audit entry. */
 export interface WrittenVersion {
@@ -79,6 +90,13 @@ export class AuditLog {
       ),
       insert: db.prepare('INSERT INTO audit_entry (seq, time, entry, hash) VALUES (?, ?, ?, ?)'),
       insertPatient: db.prepare('INSERT OR IGNORE INTO audit_patient (patient, seq) VALUES (?, ?)'),
+      patientsIndexed: db.prepare<[], number>('SELECT seq FROM audit_patient_indexed WHERE only = 1').pluck(),
+      setPatientsIndexed: db.prepare('UPDATE audit_patient_indexed SET seq = ? WHERE only = 1'),
+      unindexed: db
+        .prepare<[number, number], [number, string]>(
+          'SELECT seq, entry FROM audit_entry WHERE seq > ? ORDER BY seq LIMIT ?',
+        )
+        .raw(),
       after: db
         .prepare<[number, number], RawRow>(
           'SELECT seq, time, entry, hash FROM audit_entry WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -103,26 +121,53 @@ export class AuditLog {
 
   /** Numbers, chains and stores one entry; the caller holds a write transaction. */
   append(draft: AuditEntryDraft): AuditAppended {
-    const time = draft.time ?? new Date().toISOString();
-    const patients = draft.patients?.length ? [...new Set(draft.patients)].sort() : undefined;
-    const text = canonicalJson({
-      v: AUDIT_FORMAT_VERSION,
-      time,
-      agent: draft.agent,
-      action: draft.action,
-      resource: draft.resource,
-      patients,
-      outcome: draft.outcome,
-      status: draft.status,
-      detail: draft.detail && Object.keys(draft.detail).length > 0 ? draft.detail : undefined,
-    });
+    return this.appendMany([draft])[0]!;
+  }
+
+  /**
+   * Numbers, chains and stores entries in order; the caller holds a write transaction. Their
+   * per-patient rows are written later, many entries at a time, by indexPatients.
+   */
+  appendMany(drafts: AuditEntryDraft[]): AuditAppended[] {
     const tail = this.statements.tail.get();
-    const seq = (tail?.seq ?? 0) + 1;
-    const hash = linkHash(tail?.hash ?? GENESIS_HASH, text);
-    this.statements.insert.run(seq, Date.parse(time), text, hash);
-    for (const patient of patients ?? []) this.statements.insertPatient.run(patient, seq);
-    this.appendedSeq = seq;
-    return { seq, hash };
+    let seq = tail?.seq ?? 0;
+    let hash: Buffer = tail?.hash ?? GENESIS_HASH;
+    const appended: AuditAppended[] = [];
+    for (const draft of drafts) {
+      const time = draft.time ?? new Date().toISOString();
+      const text = canonicalEntry(draft, time);
+      seq++;
+      hash = linkHash(hash, text);
+      this.statements.insert.run(seq, Date.parse(time), text, hash);
+      appended.push({ seq, hash });
+    }
+    if (appended.length > 0) this.appendedSeq = seq;
+    return appended;
+  }
+
+  /** The last seq whose per-patient rows are written. */
+  patientsIndexedThrough(): number {
+    return this.statements.patientsIndexed.get() ?? 0;
+  }
+
+  /**
+   * Writes the per-patient rows of entries appended since the last call (at most `limit` entries),
+   * sorted, so that each patient's part of the index is written once per call rather than once per
+   * group commit; the caller holds a write transaction. Returns the last seq indexed.
+   */
+  indexPatients(limit = PATIENT_INDEX_BATCH): number {
+    let through = this.patientsIndexedThrough();
+    const entries = this.statements.unindexed.all(through, limit);
+    if (entries.length === 0) return through;
+    const rows: [string, number][] = [];
+    for (const [seq, text] of entries) {
+      for (const patient of entryPatients(text)) rows.push([patient, seq]);
+      through = seq;
+    }
+    rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    for (const [patient, seq] of rows) this.statements.insertPatient.run(patient, seq);
+    this.statements.setPatientsIndexed.run(through);
+    return through;
   }
 
   /** The entry for a version the store wrote. */
@@ -177,8 +222,8 @@ export class AuditLog {
 
   /**
    * For restore: appends an entry exactly as backed up (the same seq and bytes), linking it to the
-   * stored tail as an append does, and rebuilding its per-patient index rows. Returns its hash, which
-   * the caller compares with the backup's.
+   * stored tail as an append does (its per-patient rows are rebuilt by indexPatients). Returns its
+   * hash, which the caller compares with the backup's.
    */
   appendExact(seq: number, text: string): Buffer {
     const tail = this.statements.tail.get();
@@ -188,9 +233,6 @@ export class AuditLog {
     if (Number.isNaN(time)) throw new Error(`audit entry #${seq} has no valid time`);
     const hash = linkHash(tail?.hash ?? GENESIS_HASH, text);
     this.statements.insert.run(seq, time, text, hash);
-    const patients = (JSON.parse(text) as { patients?: unknown }).patients;
-    if (Array.isArray(patients))
-      for (const patient of patients) this.statements.insertPatient.run(String(patient), seq);
     return hash;
   }
 
@@ -252,6 +294,28 @@ export class AuditLog {
         .all(...params, query.limit) as RawRow[]
     ).map(toRecord);
   }
+}
+
+/**
+ * An entry's canonical text (docs/audit-chain.md, section 2), written member by member in sorted
+ * order: the same bytes as canonicalJson of the whole entry, without sorting the top level each time.
+ */
+export function canonicalEntry(draft: AuditEntryDraft, time: string): string {
+  const patients = draft.patients?.length ? [...new Set(draft.patients)].sort() : undefined;
+  const detail = draft.detail && Object.keys(draft.detail).length > 0 ? draft.detail : undefined;
+  let text = `{"action":${canonicalJson(draft.action)},"agent":${canonicalJson(draft.agent)}`;
+  if (detail !== undefined) text += `,"detail":${canonicalJson(detail)}`;
+  text += `,"outcome":${canonicalJson(draft.outcome)}`;
+  if (patients !== undefined) text += `,"patients":${canonicalJson(patients)}`;
+  if (draft.resource !== undefined) text += `,"resource":${canonicalJson(draft.resource)}`;
+  if (draft.status !== undefined) text += `,"status":${canonicalJson(draft.status)}`;
+  return `${text},"time":${canonicalJson(time)},"v":${AUDIT_FORMAT_VERSION}}`;
+}
+
+/** The `patients` of a stored entry. */
+function entryPatients(text: string): string[] {
+  const patients = (JSON.parse(text) as { patients?: unknown }).patients;
+  return Array.isArray(patients) ? patients.map(String) : [];
 }
 
 function toRecord([seq, time, entry, hash]: RawRow): AuditRecord {

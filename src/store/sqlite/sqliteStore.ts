@@ -4,7 +4,7 @@
  * transaction, which also waits, up to the busy timeout, for writers in other processes (the CLI while
  * `serve` runs). Reads use their own connection and so see only committed data.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { extractIndexEntries } from '../../fhir/indexExtraction.ts';
 import { FhirError } from '../../fhir/outcome.ts';
@@ -29,6 +29,7 @@ import type {
 import { checkAuditLinks, type LinkReport } from './auditLinkCheck.ts';
 import { AuditLog, createAuditTables } from './auditLog.ts';
 import { openConnection, type Connection } from './connection.ts';
+import type { Statement, Transaction } from 'better-sqlite3-multiple-ciphers';
 import { toIndexRows } from './indexWriter.ts';
 import { ResourceTables, type SerializedWrite } from './resourceTables.ts';
 import { ensureRecordTable, RecordTable, securityRecords, transactionRecords } from './recordTable.ts';
@@ -73,6 +74,16 @@ export class SqliteStore implements ResourceStore {
 
   private walSync?: Promise<void>;
   private walDirty = false;
+  /** The write-ahead log, kept open for its fsyncs while the store is open. */
+  private walHandle?: Promise<FileHandle>;
+  /** Switching the writer's durability around group commits, prepared once. */
+  private readonly synchronous: { normal: Statement; full: Statement };
+  /** A transaction running the function it is given (made once: making one per commit costs). */
+  private readonly walTransaction: Transaction<(work: () => unknown) => unknown>;
+  /** The last seq whose per-patient rows are written (see AuditLog.indexPatients). */
+  private patientsIndexed: number;
+  private patientIndexing?: Promise<void>;
+  private patientIndexTimer?: NodeJS.Timeout;
 
   private constructor(
     private readonly file: string,
@@ -88,6 +99,12 @@ export class SqliteStore implements ResourceStore {
     this.readTables = new ResourceTables(this.reader);
     this.writeAudit = new AuditLog(this.writer);
     this.readAudit = new AuditLog(this.reader);
+    this.patientsIndexed = this.writeAudit.patientsIndexedThrough();
+    this.synchronous = {
+      normal: this.writer.prepare('PRAGMA synchronous = NORMAL'),
+      full: this.writer.prepare('PRAGMA synchronous = FULL'),
+    };
+    this.walTransaction = this.writer.transaction((work: () => unknown) => work());
     this.writeTables.onVersionWritten = (written, audit) =>
       this.writeAudit.appendWrite(written, audit ?? this.defaultAudit);
     ensureRecordTable(this.writer);
@@ -159,22 +176,31 @@ export class SqliteStore implements ResourceStore {
     this.pendingAudit = [];
     if (batch.length === 0) return;
     let appended: AuditAppended[];
-    // Committed to the WAL without waiting for the disk (synchronous = NORMAL): the entries survive a
-    // crash of this process at once, and a power cut once the fsync below is done, a few ms later
-    // (docs/audit-chain.md, section 5). Waiting for the disk here would cap reads at one group per fsync.
-    this.writer.pragma('synchronous = NORMAL');
     try {
-      appended = this.writer.transaction(() => batch.map((p) => this.writeAudit.append(p.draft))).immediate();
+      appended = this.commitToWal(() => this.writeAudit.appendMany(batch.map((p) => p.draft)));
     } catch (error) {
       this.writeAudit.appendedSeq = undefined;
       for (const p of batch) p.reject(error);
       return;
-    } finally {
-      this.writer.pragma('synchronous = FULL');
     }
-    this.syncWalSoon();
     this.auditCommitted();
     batch.forEach((p, i) => p.resolve(appended[i]!));
+  }
+
+  /**
+   * Runs `work` in an IMMEDIATE transaction committed to the WAL without waiting for the disk
+   * (synchronous = NORMAL), then fsyncs the WAL off the event loop: the commit survives a crash of
+   * this process at once, and a power cut once that fsync is done, a few ms later (docs/audit-chain.md,
+   * section 5). For audit-only transactions: waiting for the disk would cap reads at one group per fsync.
+   */
+  private commitToWal<T>(work: () => T): T {
+    this.synchronous.normal.run();
+    try {
+      return this.walTransaction.immediate(work) as T;
+    } finally {
+      this.synchronous.full.run();
+      this.syncWalSoon();
+    }
   }
 
   /** fsyncs the WAL off the event loop; commits made meanwhile are covered by one more fsync after it. */
@@ -184,19 +210,47 @@ export class SqliteStore implements ResourceStore {
       return;
     }
     this.walDirty = false;
-    this.walSync = (async () => {
-      const handle = await open(`${this.file}-wal`, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    })()
-      .catch((error: Error) => console.error(`audit: fsync of the write-ahead log failed: ${error.message}`))
+    this.walHandle ??= open(`${this.file}-wal`, 'r');
+    this.walSync = this.walHandle
+      .then((handle) => handle.sync())
+      .catch((error: Error) => {
+        this.walHandle = undefined;
+        console.error(`audit: fsync of the write-ahead log failed: ${error.message}`);
+      })
       .finally(() => {
         this.walSync = undefined;
         if (this.walDirty) this.syncWalSoon();
       });
+  }
+
+  /**
+   * Writes the per-patient rows of the entries appended since the last time, many entries per
+   * transaction: each patient's part of the index is then written once per batch, not once per group
+   * commit (the index is derived from the entries, section 3). Resolves when all are written.
+   */
+  private indexAuditPatients(): Promise<void> {
+    clearTimeout(this.patientIndexTimer);
+    this.patientIndexTimer = undefined;
+    this.patientIndexing ??= this.enqueue(async () => {
+      let before: number;
+      do {
+        before = this.patientsIndexed;
+        this.patientsIndexed = this.commitToWal(() => this.writeAudit.indexPatients());
+      } while (this.patientsIndexed > before);
+    }).finally(() => (this.patientIndexing = undefined));
+    return this.patientIndexing;
+  }
+
+  /** After a commit up to `lastSeq`: its per-patient rows within a second, or at once when many wait. */
+  private schedulePatientIndex(lastSeq: number): void {
+    if (this.patientIndexing) return;
+    if (lastSeq - this.patientsIndexed >= PATIENT_INDEX_EVERY)
+      void this.indexAuditPatients().catch(logIndexError);
+    else
+      this.patientIndexTimer ??= setTimeout(
+        () => void this.indexAuditPatients().catch(logIndexError),
+        PATIENT_INDEX_DELAY_MS,
+      ).unref();
   }
 
   async auditHead(): Promise<AuditAppended> {
@@ -208,6 +262,8 @@ export class SqliteStore implements ResourceStore {
   }
 
   async searchAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    // A search by patient sees every entry appended before it: their per-patient rows first.
+    if (query.patient !== undefined || query.entity?.type === 'Patient') await this.indexAuditPatients();
     return this.readAudit.search(query);
   }
 
@@ -242,6 +298,7 @@ export class SqliteStore implements ResourceStore {
     const seq = this.writeAudit.appendedSeq;
     this.writeAudit.appendedSeq = undefined;
     if (seq === undefined) return;
+    this.schedulePatientIndex(seq);
     for (const listener of this.auditListeners) {
       try {
         listener(seq);
@@ -367,7 +424,9 @@ export class SqliteStore implements ResourceStore {
 
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
+    await this.indexAuditPatients().catch(logIndexError);
     while (this.walSync) await this.walSync;
+    await (await this.walHandle?.catch(() => undefined))?.close();
     this.reader.close();
     this.writer.close();
   }
@@ -390,6 +449,14 @@ export class SqliteStore implements ResourceStore {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Per-patient audit rows are written this many entries at a time at most, and within this delay. */
+const PATIENT_INDEX_EVERY = 1000;
+const PATIENT_INDEX_DELAY_MS = 1000;
+
+function logIndexError(error: Error): void {
+  console.error(`audit: writing the per-patient index failed: ${error.message}`);
 }
 
 /** A batch write as the import workers would have prepared it. */
