@@ -122,9 +122,9 @@ export function parseSearch(
   // Read last: its shape depends on `_sort`, wherever that stands in the query.
   if (cursor !== undefined) request.after = decodeCursor(cursor, request.sort.length);
   // Counting every match can cost more than the page itself (all Observations of a million
-  // resources: about a second). Unless `_total` asks, the first page says how many match and later
-  // pages (reached by a link or `_offset`) do not.
-  if (!totalAsked && (request.after !== undefined || request.offset > 0)) request.total = 'none';
+  // resources: about a second). Unless `_total` asks, the first page counts them, and later pages
+  // (reached by a link or `_offset`) give the total only while it is known for the current data.
+  if (!totalAsked && (request.after !== undefined || request.offset > 0)) request.total = 'known';
   return { request, ignored, includes, subsetting };
 }
 

@@ -112,7 +112,11 @@ export interface SearchRequest {
   offset: number;
   /** Keyset paging: start after this match (then skip `offset` more, normally 0). */
   after?: PageCursor;
-  total: 'none' | 'accurate';
+  /**
+   * `accurate`: count the matches. `known`: give the total only if it is known for the data as it is
+   * now (counted since the last write), without counting. `none`: no total.
+   */
+  total: 'none' | 'known' | 'accurate';
 }
 
 /** `_include=Observation:subject:Patient` (forward) or `_revinclude=Observation:subject` (reverse). */

@@ -277,6 +277,10 @@ export class ResourceTables {
     if (first && (back ? more : request.after !== undefined || request.offset > 0))
       result.previous = cursorAt(first, true);
     if (request.total === 'accurate') result.total = countMatches();
+    else if (request.total === 'known') {
+      const count = this.sqlBuilder.count(request);
+      result.total = total ?? this.totals.known(count.text, count.params);
+    }
     return result;
   }
 

@@ -19,11 +19,21 @@ export class TotalCache {
     );
   }
 
+  private mark(): number {
+    return this.newestVersion.get()?.mark ?? 0;
+  }
+
+  /** The total of `sql` with `params` if it was counted since the last write; nothing is counted. */
+  known(sql: string, params: unknown[]): number | undefined {
+    const known = this.entries.get(`${sql}\u0000${JSON.stringify(params)}`);
+    return known && known.mark === this.mark() ? known.total : undefined;
+  }
+
   /** The total of the statement `sql` with `params`, counted by `count` unless known for the current data. */
   total(sql: string, params: unknown[], count: () => number): number {
     // The mark is read before counting: a write landing in between changes the mark, so a total
     // counted over newer data is never served as that of the older mark.
-    const mark = this.newestVersion.get()?.mark ?? 0;
+    const mark = this.mark();
     const key = `${sql}\u0000${JSON.stringify(params)}`;
     const known = this.entries.get(key);
     if (known && known.mark === mark) return known.total;
