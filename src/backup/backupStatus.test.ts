@@ -92,10 +92,18 @@ test('status: a removable disk unplugged after its run is the offline copy; age 
   const byTarget = (path: string) => status.targets.find((t) => t.target === path)!;
   assert.equal(byTarget(usb).copy, 'online', 'still plugged in');
   assert.ok(status.findings.some((f) => f.includes(`${usb} is still connected`)));
-  assert.ok(status.findings.some((f) => f.startsWith('No offline or append-only copy')));
+  assert.ok(status.findings.some((f) => f.startsWith('No offline, append-only or locked copy')));
   assert.equal(byTarget(nas).fresh, false, '72 hours old');
   assert.equal(byTarget(usb).fresh, true);
   assert.ok(status.findings.some((f) => f.startsWith('No restore drill yet')));
+
+  rememberSnapshot(data, 's3://practice-backups/chartvault', snapshot, { at: hoursAgo(2), snapshot });
+  status = backupStatus(data, now);
+  assert.equal(byTarget('s3://practice-backups/chartvault').copy, 'immutable');
+  assert.ok(
+    !status.findings.some((f) => f.startsWith('No offline')),
+    'the locked bucket is the immutable copy',
+  );
 
   rmSync(usb, { recursive: true }); // the stick is unplugged
   recordDrill(data, {

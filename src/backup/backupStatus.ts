@@ -1,7 +1,8 @@
 /**
  * How the practice's backups stand, from facts: for each target this store has written to, its newest
  * snapshot and age, whether it can be reached now, and what kind of copy it is (a removable disk
- * disconnected since its last run is the offline copy; a receiver is the append-only one); then the
+ * disconnected since its last run is the offline copy; a receiver is the append-only one; an S3 bucket
+ * with Object Lock is the immutable one); then the
  * last restore drill. Judged against the 3-2-1-1-0 rule and the 48-hour backup age of HHS's proposed
  * HIPAA Security Rule.
  */
@@ -12,11 +13,11 @@ import { diskOf, type SystemFiles } from './removableDisk.ts';
 
 export const MAX_AGE_HOURS = 48;
 
-export type CopyKind = 'offline' | 'append-only' | 'online';
+export type CopyKind = 'offline' | 'append-only' | 'immutable' | 'online';
 
 export interface TargetStatus {
   target: string;
-  kind: 'directory' | 'receiver';
+  kind: 'directory' | 'receiver' | 's3';
   lastRun?: string;
   snapshot: string;
   ageHours?: number;
@@ -54,6 +55,16 @@ function targetStatus(target: string, run: TargetRun, now: number, system?: Syst
   const receiver = target.startsWith('receiver ');
   const ageHours = run.at ? (now - Date.parse(run.at)) / 3_600_000 : undefined;
   const fresh = ageHours !== undefined && ageHours <= MAX_AGE_HOURS;
+  if (target.startsWith('s3://'))
+    return {
+      target,
+      kind: 's3',
+      lastRun: run.at || undefined,
+      snapshot: run.snapshot,
+      ageHours,
+      copy: 'immutable',
+      fresh,
+    };
   if (receiver)
     return {
       target,
@@ -92,9 +103,9 @@ function findings(
   if (targets.length === 0) out.push('No backup has been taken: run chartvault backup run --to TARGET.');
   else if (freshCopies.length === 0)
     out.push(`No backup is younger than ${MAX_AGE_HOURS} hours: run a backup now and check the schedule.`);
-  if (!targets.some((t) => t.copy === 'offline' || t.copy === 'append-only'))
+  if (!targets.some((t) => t.copy !== 'online'))
     out.push(
-      'No offline or append-only copy: every copy can be erased from this server. Unplug a removable backup disk after its run, or pair a receiver.',
+      'No offline, append-only or locked copy: every copy can be erased from this server. Unplug a removable backup disk after its run, pair a receiver, or add an S3 bucket with Object Lock.',
     );
   if (targets.length > 0 && targets.length < 2)
     out.push('Only one backup target: keep at least two copies on different media (3-2-1).');

@@ -41,6 +41,8 @@ export function backupStatusCommand(options: { data: string; json?: boolean }): 
 function describe(t: TargetStatus): string {
   if (t.kind === 'receiver')
     return 'append-only receiver: the server can add backups, never change or delete them';
+  if (t.kind === 's3')
+    return 'S3 with Object Lock (compliance mode): objects cannot be deleted until their retention ends';
   const disk = t.removable ? 'on a removable disk' : 'on a fixed disk or share';
   if (t.copy === 'offline') return `directory ${disk}, disconnected since its last run: the offline copy`;
   return `directory ${disk}, ${t.reachable ? 'connected now (erasable from this server)' : 'not reachable now'}`;
