@@ -183,7 +183,7 @@ export function checkConfig(
     if (inner.storeId !== storeId) throw new Error('store id');
   } catch {
     throw new BackupError(
-      `The backup key does not open ${where}: the kit is wrong or mistyped, or ${where}/config was altered.`,
+      `The backup key does not open ${where}: the kit is wrong or mistyped, the target was written under an earlier backup key (after keys rotate-backup, back up to a new target), or ${where}/config was altered.`,
     );
   }
   return config;

@@ -107,7 +107,7 @@ export async function rotateStoreCommand(options: { data: string; keyDir: string
 
 /** The audit entry of a key rotation (action `key-rotate`), attributed to the operating-system user. */
 export function keyRotationEntry(
-  key: 'tls-certificate' | 'data-key',
+  key: 'tls-certificate' | 'data-key' | 'backup-key',
   outcome: 'success' | 'failure',
   detail: Record<string, string | number>,
 ): AuditEntryDraft {
@@ -115,7 +115,7 @@ export function keyRotationEntry(
 }
 
 /** Appends a rotation's entry to the store's audit chain and signs a checkpoint covering it. */
-async function auditKeyRotation(
+export async function auditKeyRotation(
   options: { data: string; keyDir: string },
   entry: AuditEntryDraft,
 ): Promise<void> {

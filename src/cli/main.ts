@@ -288,6 +288,18 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(dataOption().makeOptionMandatory())
     .addOption(keyDirOption())
     .action(async (options) => (await import('./keysCommand.ts')).rotateStoreCommand(options));
+  keys
+    .command('rotate-backup')
+    .description(
+      'a lost or stolen recovery kit: a new backup key and kit; back up to new targets from then on',
+    )
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option(
+      '--kit-out <file>',
+      'where to write the new kit (default: in the key folder, the old one kept aside)',
+    )
+    .action(async (options) => (await import('./backupKeyRotation.ts')).rotateBackupKeyCommand(options));
   // keys rotate-audit: the audit module registers its signing key's rotation here.
 
   const users = program
