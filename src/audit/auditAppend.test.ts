@@ -46,6 +46,18 @@ test('an entry written member by member has the canonical bytes of the whole ent
       detail: {},
     },
     { agent, action: 'read', patients: [], outcome: 'success', status: 404 },
+    // Members beyond the usual ones, a number, and an undefined member take the general path.
+    {
+      agent: {
+        type: 'client',
+        id: 'c1',
+        scopes: 'system/*.rs',
+        count: 3,
+      } as unknown as AuditEntryDraft['agent'],
+      action: 'export',
+      resource: { type: 'Patient', id: undefined },
+      outcome: 'success',
+    },
   ];
   for (const draft of drafts) {
     const whole = canonicalJson({
@@ -119,6 +131,33 @@ test('a store made before the per-patient rows were deferred keeps its rows and 
     } finally {
       await reopened.close();
     }
+  } finally {
+    await temp.cleanup();
+  }
+});
+
+test('canonical JSON sorts members, leaves out undefined ones and refuses null and fractions', () => {
+  assert.equal(
+    canonicalJson({ b: 1, a: [true, 'x\n"'], c: { z: 'é', y: undefined }, e: {}, d: [] }),
+    '{"a":[true,"x\\n\\""],"b":1,"c":{"z":"é"},"d":[],"e":{}}',
+  );
+  assert.equal(canonicalJson({ a: undefined }), '{}');
+  assert.throws(() => canonicalJson({ a: null }), /null/);
+  assert.throws(() => canonicalJson({ a: 0.5 }), /integers only/);
+});
+
+test('group commits do not wait for the disk, write transactions after them do (synchronous = FULL)', async () => {
+  const temp = createTempStore();
+  try {
+    await Promise.all([temp.store.appendAudit(read('p')), temp.store.appendAudit(read('q'))]);
+    // The writer connection, as the store's own transactions see it.
+    const writer = (temp.store as unknown as { writer: Database.Database }).writer;
+    assert.equal(writer.pragma('synchronous', { simple: true }), 1, 'group commits run with NORMAL');
+    const modes = await temp.store.transaction(async () => writer.pragma('synchronous', { simple: true }));
+    assert.equal(modes, 2, 'FULL');
+    await temp.store.appendAudit(read('p'));
+    await temp.store.create({ resourceType: 'Patient' });
+    assert.equal(writer.pragma('synchronous', { simple: true }), 2, 'FULL after a write');
   } finally {
     await temp.cleanup();
   }

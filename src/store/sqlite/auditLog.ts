@@ -298,18 +298,41 @@ export class AuditLog {
 
 /**
  * An entry's canonical text (docs/audit-chain.md, section 2), written member by member in sorted
- * order: the same bytes as canonicalJson of the whole entry, without sorting the top level each time.
+ * order: the same bytes as canonicalJson of the whole entry, without sorting each object every time.
  */
 export function canonicalEntry(draft: AuditEntryDraft, time: string): string {
-  const patients = draft.patients?.length ? [...new Set(draft.patients)].sort() : undefined;
+  const patients = draft.patients;
   const detail = draft.detail && Object.keys(draft.detail).length > 0 ? draft.detail : undefined;
-  let text = `{"action":${canonicalJson(draft.action)},"agent":${canonicalJson(draft.agent)}`;
+  let text = `{"action":${canonicalJson(draft.action)},"agent":${stringMembers(draft.agent, AGENT_MEMBERS)}`;
   if (detail !== undefined) text += `,"detail":${canonicalJson(detail)}`;
   text += `,"outcome":${canonicalJson(draft.outcome)}`;
-  if (patients !== undefined) text += `,"patients":${canonicalJson(patients)}`;
-  if (draft.resource !== undefined) text += `,"resource":${canonicalJson(draft.resource)}`;
+  if (patients?.length)
+    text += `,"patients":${canonicalJson(patients.length === 1 ? patients : [...new Set(patients)].sort())}`;
+  if (draft.resource !== undefined) text += `,"resource":${stringMembers(draft.resource, RESOURCE_MEMBERS)}`;
   if (draft.status !== undefined) text += `,"status":${canonicalJson(draft.status)}`;
   return `${text},"time":${canonicalJson(time)},"v":${AUDIT_FORMAT_VERSION}}`;
+}
+
+/** The members an agent and a resource usually have, in canonical (sorted) order. */
+const AGENT_MEMBERS = ['address', 'display', 'id', 'type'] as const;
+const RESOURCE_MEMBERS = ['id', 'type', 'version'] as const;
+
+/**
+ * canonicalJson of an object whose members are strings among `names` (sorted); anything else takes
+ * the general path, so that the bytes are always canonicalJson's.
+ */
+function stringMembers(value: object, names: readonly string[]): string {
+  let text = '';
+  let count = 0;
+  for (const name of names) {
+    const member = (value as Record<string, unknown>)[name];
+    if (member === undefined) continue;
+    if (typeof member !== 'string') return canonicalJson(value);
+    text += `${count === 0 ? '' : ','}"${name}":${JSON.stringify(member)}`;
+    count++;
+  }
+  if (Object.keys(value).length !== count) return canonicalJson(value);
+  return `{${text}}`;
 }
 
 /** The `patients` of a stored entry. */

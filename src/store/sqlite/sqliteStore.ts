@@ -29,7 +29,7 @@ import type {
 import { checkAuditLinks, type LinkReport } from './auditLinkCheck.ts';
 import { AuditLog, createAuditTables } from './auditLog.ts';
 import { openConnection, type Connection } from './connection.ts';
-import type { Statement, Transaction } from 'better-sqlite3-multiple-ciphers';
+import type { Transaction } from 'better-sqlite3-multiple-ciphers';
 import { toIndexRows } from './indexWriter.ts';
 import { ResourceTables, type SerializedWrite } from './resourceTables.ts';
 import { ensureRecordTable, RecordTable, securityRecords, transactionRecords } from './recordTable.ts';
@@ -76,8 +76,8 @@ export class SqliteStore implements ResourceStore {
   private walDirty = false;
   /** The write-ahead log, kept open for its fsyncs while the store is open. */
   private walHandle?: Promise<FileHandle>;
-  /** Switching the writer's durability around group commits, prepared once. */
-  private readonly synchronous: { normal: Statement; full: Statement };
+  /** True while the writer runs with synchronous = NORMAL (audit-only transactions). */
+  private walOnly = false;
   /** A transaction running the function it is given (made once: making one per commit costs). */
   private readonly walTransaction: Transaction<(work: () => unknown) => unknown>;
   /** The last seq whose per-patient rows are written (see AuditLog.indexPatients). */
@@ -100,10 +100,6 @@ export class SqliteStore implements ResourceStore {
     this.writeAudit = new AuditLog(this.writer);
     this.readAudit = new AuditLog(this.reader);
     this.patientsIndexed = this.writeAudit.patientsIndexedThrough();
-    this.synchronous = {
-      normal: this.writer.prepare('PRAGMA synchronous = NORMAL'),
-      full: this.writer.prepare('PRAGMA synchronous = FULL'),
-    };
     this.walTransaction = this.writer.transaction((work: () => unknown) => work());
     this.writeTables.onVersionWritten = (written, audit) =>
       this.writeAudit.appendWrite(written, audit ?? this.defaultAudit);
@@ -165,7 +161,7 @@ export class SqliteStore implements ResourceStore {
   appendAudit(draft: AuditEntryDraft): Promise<AuditAppended> {
     return new Promise((resolve, reject) => {
       this.pendingAudit.push({ draft, resolve, reject });
-      if (this.pendingAudit.length === 1) void this.enqueue(() => this.flushAudit());
+      if (this.pendingAudit.length === 1) void this.enqueue(() => this.flushAudit(), true);
     });
   }
 
@@ -194,13 +190,22 @@ export class SqliteStore implements ResourceStore {
    * section 5). For audit-only transactions: waiting for the disk would cap reads at one group per fsync.
    */
   private commitToWal<T>(work: () => T): T {
-    this.synchronous.normal.run();
+    this.setWalOnly(true);
     try {
       return this.walTransaction.immediate(work) as T;
     } finally {
-      this.synchronous.full.run();
       this.syncWalSoon();
     }
+  }
+
+  /**
+   * Switches the writer between synchronous = NORMAL (true) and FULL, only when it changes (a PRAGMA
+   * takes effect when prepared, so it cannot be prepared once and run again).
+   */
+  private setWalOnly(walOnly: boolean): void {
+    if (this.walOnly === walOnly) return;
+    this.writer.pragma(`synchronous = ${walOnly ? 'NORMAL' : 'FULL'}`);
+    this.walOnly = walOnly;
   }
 
   /** fsyncs the WAL off the event loop; commits made meanwhile are covered by one more fsync after it. */
@@ -214,6 +219,8 @@ export class SqliteStore implements ResourceStore {
     this.walSync = this.walHandle
       .then((handle) => handle.sync())
       .catch((error: Error) => {
+        // Opened again for the next fsync.
+        void this.walHandle?.then((handle) => handle.close()).catch(() => undefined);
         this.walHandle = undefined;
         console.error(`audit: fsync of the write-ahead log failed: ${error.message}`);
       })
@@ -237,7 +244,7 @@ export class SqliteStore implements ResourceStore {
         before = this.patientsIndexed;
         this.patientsIndexed = this.commitToWal(() => this.writeAudit.indexPatients());
       } while (this.patientsIndexed > before);
-    }).finally(() => (this.patientIndexing = undefined));
+    }, true).finally(() => (this.patientIndexing = undefined));
     return this.patientIndexing;
   }
 
@@ -444,8 +451,16 @@ export class SqliteStore implements ResourceStore {
     });
   }
 
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
+  /**
+   * Runs `task` after the tasks queued before it. Every task runs with synchronous = FULL but the
+   * audit-only ones (`walOnly`), which commit through commitToWal.
+   */
+  private enqueue<T>(task: () => Promise<T>, walOnly = false): Promise<T> {
+    const start = () => {
+      if (!walOnly) this.setWalOnly(false);
+      return task();
+    };
+    const run = this.queue.then(start, start);
     this.queue = run.catch(() => undefined);
     return run;
   }
