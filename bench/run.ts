@@ -11,12 +11,14 @@ import { runIngest } from './ingest.ts';
 import { runReadById } from './readById.ts';
 import { runSearch } from './search.ts';
 import { runDowntime } from './downtime.ts';
+import { runBackupBench } from './backup.ts';
 
 const BENCHMARKS: Record<string, (quick: boolean) => Promise<Figure[]>> = {
   ingest: (quick) => runIngest({ quick, bench515: !quick }),
   read: (quick) => runReadById({ quick, bench515: false }),
   search: (quick) => runSearch({ quick, bench515: false }),
   downtime: (quick) => runDowntime({ quick }),
+  backup: (quick) => runBackupBench({ quick, bench515: false }),
 };
 const DEFAULT = ['ingest', 'read', 'downtime'];
 
