@@ -45,6 +45,13 @@ export async function main(argv: string[]): Promise<void> {
     .option('--host <host>', 'address to listen on (loopback only until access control lands)', '127.0.0.1')
     .option('--port <port>', 'port; 0 picks a free one', '8080')
     .option('--insecure-http', 'serve plain HTTP (loopback only)')
+    .option('--read-only', 'answer reads (audited) and refuse every change: an emergency copy')
+    .option(
+      '--from-backup <target>',
+      "with --read-only and --kit: restore the target's newest snapshot into --data (a new folder) first",
+    )
+    .option('--kit <file>', 'the recovery kit, for --from-backup')
+    .option('--paired-data <dir>', 'for a receiver target: the data directory paired with it')
     .action(async (options) => (await import('./serveCommand.ts')).serveCommand(options));
 
   program

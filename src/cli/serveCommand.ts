@@ -4,9 +4,16 @@ import { loadOrCreateTokenKeys } from '../access/index.ts';
 import { buildServer } from '../http/server.ts';
 import { ensureTlsCredentials, expiryWarning, tlsFiles, TlsError, type TlsCredentials } from '../http/tls.ts';
 import { validateResource } from '../fhir/validation/index.ts';
-import { openStore, SqliteStore, type ResourceStore, type StoreSettings } from '../store/index.ts';
-import { readBackupSchedule, startScheduledBackups } from '../backup/index.ts';
-import { openTarget } from './backupCommand.ts';
+import {
+  openStore,
+  readOnlyStore,
+  SqliteStore,
+  type ResourceStore,
+  type StoreSettings,
+} from '../store/index.ts';
+import { readBackupSchedule, restoreSnapshot, shortId, startScheduledBackups } from '../backup/index.ts';
+import { asCliError, openTarget, readKitFile } from './backupCommand.ts';
+import { resolve } from 'node:path';
 import { startScheduledExports } from '../downtime/index.ts';
 import { loadDataKey } from '../store/keyStore.ts';
 import { AuditTrail } from '../audit/index.ts';
@@ -26,14 +33,27 @@ export interface ServeOptions {
   host: string;
   port: string;
   insecureHttp?: boolean;
+  /** Answer reads, refuse every change (an emergency copy). */
+  readOnly?: boolean;
+  /** Restore this target's newest snapshot into --data first (with --kit), then serve it read-only. */
+  fromBackup?: string;
+  kit?: string;
+  pairedData?: string;
 }
+
+const READ_ONLY_REASON =
+  'This server is a read-only emergency copy (chartvault serve --read-only): it shows the records, and changes wait for the restored server.';
 
 export async function serveCommand(options: ServeOptions): Promise<void> {
   checkListenOptions(options);
+  if (options.fromBackup) await restoreForEmergency(options);
   const recovery = recoverInterruptedStoreKeyRotation(options.data, options.keyDir, (line) =>
     console.log(line),
   );
-  const { store, settings } = openStore(options.data, options.keyDir);
+  const opened = openStore(options.data, options.keyDir);
+  const { settings } = opened;
+  const store = options.readOnly ? readOnlyStore(opened.store, READ_ONLY_REASON) : opened.store;
+  if (options.readOnly) console.log('read-only: reads are answered and audited; every change is refused.');
   let tls: TlsCredentials | undefined;
   try {
     if (recovery) await store.appendAudit(keyRotationEntry('data-key', 'success', { recovery }));
@@ -44,6 +64,23 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     throw error;
   }
   await serveStore(store, { ...options, tls }, { dataDir: options.data, keyDir: options.keyDir, settings });
+}
+
+/** `--from-backup`: the newest snapshot restored into a new --data with every check, before serving. */
+async function restoreForEmergency(options: ServeOptions): Promise<void> {
+  if (!options.readOnly)
+    throw new CliError('--from-backup serves an emergency copy, which is read-only: add --read-only.');
+  if (!options.kit) throw new CliError('--from-backup needs the recovery kit: add --kit FILE.');
+  const kit = readKitFile(options.kit);
+  const target = openTarget(options.fromBackup!, options.pairedData);
+  console.log(`Restoring the newest snapshot from ${target.description} into ${resolve(options.data)} ...`);
+  const result = await asCliError(() =>
+    restoreSnapshot({ target, kit, dataDir: options.data, keyDir: options.keyDir }),
+  );
+  console.log(
+    `Restored snapshot ${shortId(result.snapshot.name)} (taken ${result.snapshot.manifest.createdAt}): ` +
+      `${result.resources} resources in ${result.seconds.toFixed(1)} s.`,
+  );
 }
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
@@ -92,7 +129,7 @@ export interface ServedData {
 
 export async function serveStore(
   store: ResourceStore,
-  options: { host: string; port: string; tls?: TlsCredentials },
+  options: { host: string; port: string; tls?: TlsCredentials; readOnly?: boolean },
   data?: ServedData,
 ): Promise<void> {
   // Access tokens are signed with a key kept in the key folder, so that they outlive a restart.
@@ -118,16 +155,17 @@ export async function serveStore(
     if (warning) console.log(warning);
   }
   console.log(`FHIR API: ${address}/fhir (try ${address}/fhir/metadata)`);
-  const downtime = data
-    ? startScheduledExports({
-        store,
-        dataDir: data.dataDir,
-        dataKey: loadDataKey(data.keyDir, data.settings.storeId).key,
-        storeId: data.settings.storeId,
-        timeZone: data.settings.timeZone,
-        log: (line) => console.log(line),
-      })
-    : undefined;
+  const downtime =
+    data && !options.readOnly
+      ? startScheduledExports({
+          store,
+          dataDir: data.dataDir,
+          dataKey: loadDataKey(data.keyDir, data.settings.storeId).key,
+          storeId: data.settings.storeId,
+          timeZone: data.settings.timeZone,
+          log: (line) => console.log(line),
+        })
+      : undefined;
   // The audit chain's signed checkpoints and forwarding (docs/audit-chain.md).
   const auditTrail = data
     ? await AuditTrail.open({
@@ -140,8 +178,9 @@ export async function serveStore(
       })
     : undefined;
   // Backups to the scheduled targets (chartvault backup schedule), verified nightly, drilled weekly.
+  // An emergency read-only copy takes no backups and writes no downtime copies of its own.
   const backups =
-    data && store instanceof SqliteStore
+    data && store instanceof SqliteStore && !options.readOnly
       ? startScheduledBackups({
           store,
           dataDir: data.dataDir,
