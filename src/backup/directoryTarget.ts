@@ -31,9 +31,13 @@ export class DirectoryTarget implements BackupTarget {
     try {
       await handle.writeFile(bytes);
       await handle.sync();
-    } finally {
-      await handle.close();
+    } catch (error) {
+      // A half-written temporary file (a full disk) would only take more of the space that is missing.
+      await handle.close().catch(() => undefined);
+      await unlink(temporary).catch(() => undefined);
+      throw this.named(error);
     }
+    await handle.close();
     try {
       await link(temporary, file);
       await unlink(temporary);
@@ -52,6 +56,13 @@ export class DirectoryTarget implements BackupTarget {
     }
     await syncFolder(folder);
     return 'written';
+  }
+
+  /** A disk error names this target, so that with several targets the message says which one failed. */
+  private named(error: unknown): unknown {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'ENOSPC' || e.code === 'EDQUOT') e.message = `${this.root}: ${e.message}`;
+    return error;
   }
 
   async get(path: string): Promise<Buffer | undefined> {

@@ -95,6 +95,8 @@ test('target disk full: a clear error naming it, no half snapshot, the earlier s
   assert.equal(full.status, 1, 'a run on a full disk exits non-zero');
   assert.match(full.stderr, /no space left on device/i);
   assert.match(full.stderr, /the target is full/);
+  assert.ok(full.stderr.includes(`${target}: ENOSPC`), `the message names the full target: ${full.stderr}`);
+  assert.equal(lines('leftovers-after-full').length, 0, 'no half-written temporary file takes the space');
   assert.match(full.stderr, /No snapshot is listed until its manifest is written/);
   assert.doesNotMatch(full.stderr, /\n\s+at .*:\d+:\d+/, 'no stack trace');
   assert.equal(lines('snapshots-after-full').length, 1, 'only the earlier snapshot is listed');
