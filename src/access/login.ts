@@ -10,7 +10,7 @@ import type { ResourceStore } from '../store/index.ts';
 import { accountId, ACCOUNT_KIND, type Account } from './accounts.ts';
 import { recordAccessEvent, type AccessEvent } from './attribution.ts';
 import { verifyAgainstDummy, verifyPassword } from './passwordHash.ts';
-import { checkThrottle, clearFailures, recordFailure, throttleKeys } from './throttle.ts';
+import { checkThrottle, clearFailures, recordFailure, throttleKeys, type ThrottleKey } from './throttle.ts';
 import { verifyTotp, useRecoveryCode } from './totp.ts';
 import type { HumanRole } from './roles.ts';
 
@@ -47,15 +47,8 @@ export async function authenticatePassword(
   const id = accountId(userName);
   const keys = throttleKeys(id, address);
   const event = { action: 'login-password', actor: { kind: 'anonymous', id }, address } as const;
-  const throttle = await checkThrottle(store.records, keys, now);
-  if (!throttle.allowed) {
-    await audit(store, {
-      ...event,
-      outcome: 'failure',
-      detail: throttle.locked ? 'locked out' : 'throttled',
-    });
-    return { ok: false, message: SIGN_IN_FAILED, retryAfterMs: throttle.retryAfterMs };
-  }
+  const refused = await refuseIfThrottled(store, keys, now, event, SIGN_IN_FAILED);
+  if (refused) return refused;
   const account = await store.records.get<Account>(ACCOUNT_KIND, id);
   const usable = account !== undefined && !account.disabled && account.passwordHash !== undefined;
   const passwordRight = usable
@@ -105,15 +98,8 @@ export async function verifySecondFactor(
   const id = accountId(userName);
   const keys = throttleKeys(id, address);
   const event = { action: 'login-second-factor', actor: { kind: 'user', id }, address } as const;
-  const throttle = await checkThrottle(store.records, keys, now);
-  if (!throttle.allowed) {
-    await audit(store, {
-      ...event,
-      outcome: 'failure',
-      detail: throttle.locked ? 'locked out' : 'throttled',
-    });
-    return { ok: false, message: SECOND_FACTOR_FAILED, retryAfterMs: throttle.retryAfterMs };
-  }
+  const refused = await refuseIfThrottled(store, keys, now, event, SECOND_FACTOR_FAILED);
+  if (refused) return refused;
   // A TOTP code has 6 digits; a recovery code is longer.
   const isRecoveryCode = code.replace(/\s+/g, '').length > 6;
   // Checked and spent in one transaction, so the same code sent twice at once counts once.
@@ -148,6 +134,24 @@ export async function verifySecondFactor(
     method: isRecoveryCode ? 'recovery-code' : 'totp',
     recoveryCodesLeft: result.mfa.recoveryCodeHashes.length,
   };
+}
+
+/** The refusal (audited) when the account or address is throttled or locked out; undefined when not. */
+async function refuseIfThrottled(
+  store: ResourceStore,
+  keys: ThrottleKey[],
+  now: number,
+  event: Omit<AccessEvent, 'outcome' | 'detail'>,
+  message: string,
+): Promise<LoginFailure | undefined> {
+  const throttle = await checkThrottle(store.records, keys, now);
+  if (throttle.allowed) return undefined;
+  await audit(store, {
+    ...event,
+    outcome: 'failure',
+    detail: throttle.locked ? 'locked out' : 'throttled',
+  });
+  return { ok: false, message, retryAfterMs: throttle.retryAfterMs };
 }
 
 async function audit(store: ResourceStore, event: AccessEvent): Promise<void> {
