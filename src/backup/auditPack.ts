@@ -8,6 +8,7 @@
 import { GENESIS_HASH, linkHash } from '../audit/chainFormat.ts';
 import { PACK_MAX_VERSIONS, PACK_TARGET_BYTES } from './packWriter.ts';
 import { CorruptObject } from './repositoryFormat.ts';
+import type { AuditPackEntry } from './snapshotManifest.ts';
 
 export interface AuditPackHeader {
   format: 'chartvault-audit-pack';
@@ -104,4 +105,18 @@ export function parseAuditPack(
     return { seq: header.firstSeq + i, entry, hash: previous };
   });
   return { header, entries, lastHash: previous.toString('hex') };
+}
+
+/** Whether a parsed pack holds exactly the entries its manifest entry names, chaining to its lastHash. */
+export function auditPackMatchesManifest(
+  { header, lastHash }: { header: AuditPackHeader; lastHash: string },
+  pack: AuditPackEntry,
+): boolean {
+  return (
+    header.firstSeq === pack.firstSeq &&
+    header.lastSeq === pack.lastSeq &&
+    header.count === pack.count &&
+    header.previousHash === pack.previousHash &&
+    lastHash === pack.lastHash
+  );
 }

@@ -18,7 +18,7 @@ import {
   type RawVersion,
   type RestoreSink,
 } from '../store/index.ts';
-import { parseAuditPack } from './auditPack.ts';
+import { auditPackMatchesManifest, parseAuditPack } from './auditPack.ts';
 import { BackupError } from './backupError.ts';
 import { deriveBackupKeys, type BackupKeys } from './backupKeys.ts';
 import { checkCheckpoint, keysOfChain } from './checkpointCheck.ts';
@@ -252,13 +252,7 @@ class ChainReplay {
   private auditPack(pack: AuditPackEntry, payload: Buffer, sink: RestoreSink): void {
     const path = objectPath('audit', pack.name);
     const { header, entries, lastHash } = parseAuditPack(payload, path);
-    if (
-      header.firstSeq !== pack.firstSeq ||
-      header.lastSeq !== pack.lastSeq ||
-      header.count !== pack.count ||
-      header.previousHash !== pack.previousHash ||
-      lastHash !== pack.lastHash
-    )
+    if (!auditPackMatchesManifest({ header, lastHash }, pack))
       throw new CorruptObject(path, 'holds other audit entries than its manifest says');
     if (header.firstSeq !== this.auditSeq + 1 || header.previousHash !== this.auditHash)
       throw new CorruptObject(path, 'does not continue the audit chain restored so far');

@@ -6,7 +6,7 @@
  * audit packs by recomputing the chain's hashes from the link before them, the records object by its
  * content. Each problem names the object and the snapshots that need it.
  */
-import { parseAuditPack } from './auditPack.ts';
+import { auditPackMatchesManifest, parseAuditPack } from './auditPack.ts';
 import { deriveBackupKeys } from './backupKeys.ts';
 import { checkCheckpoint, keysOfChain } from './checkpointCheck.ts';
 import type { RecoveryKit } from './kitFile.ts';
@@ -222,13 +222,7 @@ function checkContent(
   if (pack.kind === 'audit') {
     // Recomputed from the link before it, which the manifests chain from the parent's last hash.
     const { header, entries, lastHash } = parseAuditPack(payload, where);
-    if (
-      header.firstSeq !== pack.firstSeq ||
-      header.lastSeq !== pack.lastSeq ||
-      header.count !== pack.count ||
-      header.previousHash !== pack.previousHash ||
-      lastHash !== pack.lastHash
-    )
+    if (!auditPackMatchesManifest({ header, lastHash }, pack))
       throw new CorruptObject(
         where,
         'holds other audit entries than its manifest says (or they do not chain)',
