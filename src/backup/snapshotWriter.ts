@@ -106,18 +106,21 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     }
   };
   const packs: PackEntry[] = [];
+  // Seals a payload and writes it under its content name; the manifest entry names it by these.
+  const writeObject = async (kind: 'pack' | 'audit' | 'records', payload: Buffer) => {
+    const sealed = sealObject(keys, kind, payload);
+    await put(objectPath(kind, sealed.name), sealed.bytes);
+    return { name: sealed.name, size: sealed.bytes.length };
+  };
 
   // Resource versions: afterVid < vid <= the mark.
   const versionsByType: Record<string, number> = {};
   const builder = new PackBuilder();
   const flush = async () => {
     const { payload, header } = builder.take();
-    const sealed = sealObject(keys, 'pack', payload);
-    await put(objectPath('pack', sealed.name), sealed.bytes);
     packs.push({
       kind: 'versions',
-      name: sealed.name,
-      size: sealed.bytes.length,
+      ...(await writeObject('pack', payload)),
       firstVid: header.firstVid,
       lastVid: header.lastVid,
       count: header.count,
@@ -142,12 +145,9 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
   const audit = new AuditPackBuilder(Buffer.from(parentAudit?.hash ?? NO_AUDIT_HASH, 'hex'));
   const flushAudit = async () => {
     const { payload, header, lastHash } = audit.take();
-    const sealed = sealObject(keys, 'audit', payload);
-    await put(objectPath('audit', sealed.name), sealed.bytes);
     packs.push({
       kind: 'audit',
-      name: sealed.name,
-      size: sealed.bytes.length,
+      ...(await writeObject('audit', payload)),
       sha256: sha256(payload),
       firstSeq: header.firstSeq,
       lastSeq: header.lastSeq,
@@ -175,12 +175,9 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
 
   // Security records: a full copy when they differ from the parent's.
   if (records && parent?.manifest.records?.sha256 !== records.summary.sha256) {
-    const sealed = sealObject(keys, 'records', records.payload);
-    await put(objectPath('records', sealed.name), sealed.bytes);
     packs.push({
       kind: 'records',
-      name: sealed.name,
-      size: sealed.bytes.length,
+      ...(await writeObject('records', records.payload)),
       sha256: records.summary.sha256,
       count: records.summary.count,
     });
