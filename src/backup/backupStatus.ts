@@ -52,43 +52,21 @@ export function backupStatus(dataDir: string, now = Date.now(), system?: SystemF
 }
 
 function targetStatus(target: string, run: TargetRun, now: number, system?: SystemFiles): TargetStatus {
-  const receiver = target.startsWith('receiver ');
   const ageHours = run.at ? (now - Date.parse(run.at)) / 3_600_000 : undefined;
   const fresh = ageHours !== undefined && ageHours <= MAX_AGE_HOURS;
-  if (target.startsWith('s3://'))
-    return {
-      target,
-      kind: 's3',
-      lastRun: run.at || undefined,
-      snapshot: run.snapshot,
-      ageHours,
-      copy: 'immutable',
-      fresh,
-    };
-  if (receiver)
-    return {
-      target,
-      kind: 'receiver',
-      lastRun: run.at || undefined,
-      snapshot: run.snapshot,
-      ageHours,
-      copy: 'append-only',
-      fresh,
-    };
+  const common = { target, lastRun: run.at || undefined, snapshot: run.snapshot, ageHours, fresh };
+  if (target.startsWith('s3://')) return { ...common, kind: 's3', copy: 'immutable' };
+  if (target.startsWith('receiver ')) return { ...common, kind: 'receiver', copy: 'append-only' };
   const disk = diskOf(target, system);
   // Reachable: the folder is there and still on the disk it was written to (not the empty mount point).
   const reachable = existsSync(target) && (!run.disk || disk?.source === run.disk.source);
   const removable = run.disk?.removable === true;
   return {
-    target,
+    ...common,
     kind: 'directory',
-    lastRun: run.at || undefined,
-    snapshot: run.snapshot,
-    ageHours,
     reachable,
     removable,
     copy: removable && !reachable ? 'offline' : 'online',
-    fresh,
   };
 }
 
