@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { syncFolder } from './syncFolder.ts';
 import { TargetConflict, type BackupTarget } from './target.ts';
 
 export class DirectoryTarget implements BackupTarget {
@@ -110,13 +111,4 @@ function sameOrConflict(existing: Buffer, bytes: Buffer, file: string): 'exists'
   throw new TargetConflict(
     `${file} already exists with other content; it was not overwritten. The target may have been tampered with: run chartvault backup verify.`,
   );
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
