@@ -5,18 +5,10 @@
 import { dateRange } from '../fhir/dateRange.ts';
 import { FhirError, badRequest } from '../fhir/outcome.ts';
 import type { Resource } from '../fhir/types.ts';
-import type { AuditQuery, AuditRecord, ResourceStore } from '../store/index.ts';
+import type { AuditEntryDraft, AuditQuery, AuditRecord, ResourceStore } from '../store/index.ts';
 
-interface StoredEntry {
-  time: string;
-  agent: { type: string; id?: string; display?: string; address?: string };
-  action: string;
-  resource?: { type: string; id?: string; version?: string };
-  patients?: string[];
-  outcome: 'success' | 'failure';
-  status?: number;
-  detail?: Record<string, string | number>;
-}
+/** An entry as the chain holds it: the draft the writer appended, with its time always filled in. */
+type StoredEntry = AuditEntryDraft & { time: string };
 
 export interface AuditEventResponse {
   status: number;
