@@ -1,16 +1,9 @@
 /** The agents that ChartVault records today (docs/audit-chain.md, section 2). */
-import { hostname, userInfo } from 'node:os';
-import type { AuditAgent } from '../store/index.ts';
+import { osUserAgent, type AuditAgent } from '../store/index.ts';
 
 /** A CLI command: the operating-system user who ran it, as `username@hostname`. */
 export function commandLineAgent(): AuditAgent {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = String(process.getuid?.() ?? 'unknown');
-  }
-  return { type: 'os-user', id: `${name}@${hostname()}` };
+  return osUserAgent();
 }
 
 /** An HTTP request before access control: only where it came from is known. */

@@ -16,6 +16,7 @@ export { defaultKeyDir, DATA_KEY_ENV, KEY_DIR_ENV } from './keyStore.ts';
 export { isDataDirectory, machineTimeZone, type StoreSettings } from './dataDirectory.ts';
 export { SqliteStore } from './sqlite/sqliteStore.ts';
 export { readOnlyStore } from './readOnly.ts';
+export { osUserAgent } from './osUserAgent.ts';
 export { findByCondition } from './conditionalMatch.ts';
 export { readSettings, readSettingsText } from './dataDirectory.ts';
 export { backupKeyFilePath, createBackupKey, loadBackupKey } from './keyStore.ts';

@@ -5,7 +5,7 @@
  * `serve` runs). Reads use their own connection and so see only committed data.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
+import { osUserAgent } from '../osUserAgent.ts';
 import { extractIndexEntries } from '../../fhir/indexExtraction.ts';
 import { FhirError } from '../../fhir/outcome.ts';
 import type { SearchRequest } from '../../fhir/searchRequest.ts';
@@ -67,7 +67,7 @@ export class SqliteStore implements ResourceStore {
    * Who writes that carry no audit context are attributed to: the operating-system user running this
    * process (a CLI command; the server passes the requester with each write).
    */
-  defaultAudit: AuditContext = { agent: processUser() };
+  defaultAudit: AuditContext = { agent: osUserAgent() };
   private readonly writeRecords: RecordTable;
   /** Security records (accounts, clients, ...); see recordTable.ts. */
   readonly records: SecurityRecords;
@@ -487,16 +487,6 @@ function serializeWrite(write: BatchWrite): SerializedWrite {
     rows: toIndexRows(index ?? extractIndexEntries(resource)),
     keepExisting,
   };
-}
-
-function processUser(): { type: string; id: string } {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = String(process.getuid?.() ?? 'unknown');
-  }
-  return { type: 'os-user', id: `${name}@${hostname()}` };
 }
 
 function migrate(db: Connection): void {
