@@ -4,11 +4,12 @@
  * destroyed, a restore with the kit alone, served again.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
+import { grepFor } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
 import { chartvault, CLI, startServe } from '../cli.ts';
 
@@ -21,15 +22,6 @@ after(() => {
   for (const child of children) child.kill();
   folder.remove();
 });
-
-function grepFor(dir: string, text: string): string {
-  try {
-    return execFileSync('grep', ['-r', '-l', '-a', text, dir], { encoding: 'utf8' });
-  } catch (error) {
-    assert.equal((error as { status: number }).status, 1);
-    return '';
-  }
-}
 
 async function serve(data: string, keyDir: string): Promise<string> {
   const { base, process } = await startServe(data, keyDir);

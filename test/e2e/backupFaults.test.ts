@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
 import { chartvault, CLI } from '../cli.ts';
+import { countsOf, ok } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
 
 const DISK_FULL = fileURLToPath(new URL('./fixtures/diskFull.sh', import.meta.url));
@@ -26,20 +27,6 @@ const data = join(folder.path, 'data');
 const keys = join(folder.path, 'keys');
 const kit = join(folder.path, 'kit.html');
 after(() => folder.remove());
-
-function ok(result: ReturnType<typeof chartvault>): string {
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout;
-}
-
-async function countsOf(dataDir: string, keyDir: string): Promise<Record<string, number>> {
-  const { store } = openStore(dataDir, keyDir);
-  try {
-    return await store.countByType();
-  } finally {
-    await store.close();
-  }
-}
 
 function patientFile(name: string, id: string, family: string): string {
   const file = join(folder.path, name);

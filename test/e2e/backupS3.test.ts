@@ -5,7 +5,7 @@
  * secret in the remembered settings.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,6 +15,7 @@ import { S3_SETTINGS_FILE } from '../../src/backup/s3Settings.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Resource } from '../../src/fhir/types.ts';
 import { CLI } from '../cli.ts';
+import { grepFor } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
 
 const folder = tempFolder('chartvault-backup-s3-');
@@ -43,15 +44,6 @@ async function chartvault(env: Record<string, string>, ...args: string[]) {
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
     return { status: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-function grepFor(dir: string, text: string): string {
-  try {
-    return execFileSync('grep', ['-r', '-l', '-a', '-i', text, dir], { encoding: 'utf8' });
-  } catch (error) {
-    assert.equal((error as { status: number }).status, 1);
-    return '';
   }
 }
 
@@ -216,5 +208,6 @@ test('demo practice to s3://, a patient changed, backed up again, verified and r
   await back.store.close();
 
   assert.ok(names.length >= 8);
-  for (const name of [...names, FAMILY]) assert.equal(grepFor(serverFiles, name), '', `${name} is not in S3`);
+  for (const name of [...names, FAMILY])
+    assert.equal(grepFor(serverFiles, name, { ignoreCase: true }), '', `${name} is not in S3`);
 });

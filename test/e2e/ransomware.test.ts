@@ -14,14 +14,22 @@
  * says which in its output.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
-import { chartvault, CLI } from '../cli.ts';
+import {
+  grepFor,
+  ok,
+  pairBackup,
+  pairingCodeIn,
+  startReceiver,
+  type ReceiverProcess,
+} from '../backupHelpers.ts';
+import { chartvault } from '../cli.ts';
 import { tempFolder } from '../testStore.ts';
 
 const ATTACKER = fileURLToPath(new URL('./fixtures/ransomwareAttacker.ts', import.meta.url));
@@ -35,20 +43,6 @@ after(() => {
   if (namespace) spawnSync('ip', ['netns', 'del', namespace]);
   folder.remove();
 });
-
-function ok(result: ReturnType<typeof chartvault>): string {
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout;
-}
-
-function grepFor(dir: string, text: string): string {
-  try {
-    return execFileSync('grep', ['-r', '-l', '-a', text, dir], { encoding: 'utf8' });
-  } catch (error) {
-    assert.equal((error as { status: number }).status, 1);
-    return '';
-  }
-}
 
 /**
  * A network namespace with its own address, joined to this one by a veth pair: a second host. Returns
@@ -85,39 +79,14 @@ function separateHost(): { prefix: string[]; host: string } | undefined {
   return { prefix: ['ip', 'netns', 'exec', name], host: inside };
 }
 
-function startReceiver(data: string): Promise<{ url: string; fingerprint: string; output: () => string }> {
+function startReceiverElsewhere(data: string): Promise<ReceiverProcess> {
   const where = separateHost();
   console.log(
     where
       ? `receiver in network namespace ${namespace} at ${where.host}`
       : 'ip netns not allowed here: receiver as a separate process on 127.0.0.1',
   );
-  const host = where?.host ?? '127.0.0.1';
-  const command = [
-    ...(where?.prefix ?? []),
-    'node',
-    CLI,
-    'receiver',
-    '--data',
-    data,
-    '--port',
-    '0',
-    '--host',
-    host,
-  ];
-  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stderr!.on('data', (chunk) => (out += chunk));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      out += chunk;
-      const match =
-        /listening on (https:\/\/[0-9.]+:\d+)\nCertificate fingerprint SHA256 ([0-9A-F:]{95})/.exec(out);
-      if (match) resolve({ url: match[1]!, fingerprint: match[2]!, output: () => out });
-    });
-    child.on('exit', (code) => reject(new Error(`receiver exited with ${code}: ${out}`)));
-  });
+  return startReceiver(data, children, { host: where?.host, prefix: where?.prefix });
 }
 
 /** Every version of every resource, as the store holds it: what a restore must give back. */
@@ -166,25 +135,10 @@ test('ransomware on the practice server: data, keys and local backups destroyed,
   });
   importJson('p1.json', patient('1948-07-01'));
 
-  const receiver = await startReceiver(receiverData);
+  const receiver = await startReceiverElsewhere(receiverData);
   const printed = ok(chartvault('receiver', 'pair', '--data', receiverData, '--name', 'Ransomware clinic'));
-  const code = /^ {2}([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})$/m.exec(printed)![1]!;
-  const paired = ok(
-    chartvault(
-      'backup',
-      'pair',
-      '--data',
-      data,
-      '--key-dir',
-      keys,
-      '--to',
-      receiver.url,
-      '--code',
-      code,
-      '--fingerprint',
-      receiver.fingerprint,
-    ),
-  );
+  const code = pairingCodeIn(printed);
+  const paired = ok(pairBackup(data, keys, { ...receiver, code }));
   const practice = /as practice ([0-9a-f]{16})/.exec(paired)![1]!;
 
   const runBoth = (sequence: number) => {

@@ -5,7 +5,7 @@
  * to overwrite and delete (refused, alarmed), and restores from the receiver and from its export.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -13,7 +13,8 @@ import { after, test } from 'node:test';
 import { connectionOf, findPairing } from '../../src/backup/receiver/index.ts';
 import { ReceiverTarget } from '../../src/backup/receiverTarget.ts';
 import { openStore } from '../../src/store/index.ts';
-import { chartvault, CLI } from '../cli.ts';
+import { grepFor, ok, pairBackup, pairingCodeIn, startReceiver } from '../backupHelpers.ts';
+import { chartvault } from '../cli.ts';
 import { tempFolder } from '../testStore.ts';
 
 const folder = tempFolder('chartvault-receiver-cli-');
@@ -23,40 +24,6 @@ after(() => {
   for (const child of children) child.kill();
   folder.remove();
 });
-
-function startReceiverProcess(
-  data: string,
-): Promise<{ url: string; fingerprint: string; output: () => string }> {
-  const child = spawn('node', [CLI, 'receiver', '--data', data, '--port', '0', '--host', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stderr!.on('data', (chunk) => (out += chunk));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      out += chunk;
-      const match =
-        /listening on (https:\/\/127\.0\.0\.1:\d+)\nCertificate fingerprint SHA256 ([0-9A-F:]{95})/.exec(out);
-      if (match) resolve({ url: match[1]!, fingerprint: match[2]!, output: () => out });
-    });
-    child.on('exit', (code) => reject(new Error(`receiver exited with ${code}: ${out}`)));
-  });
-}
-
-function ok(result: ReturnType<typeof chartvault>): string {
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout;
-}
-
-function grepFor(dir: string, text: string): string {
-  try {
-    return execFileSync('grep', ['-r', '-l', '-a', text, dir], { encoding: 'utf8' });
-  } catch (error) {
-    assert.equal((error as { status: number }).status, 1);
-    return '';
-  }
-}
 
 test('demo practice backed up to a receiver in another process: pair, two runs, verify, refused tampering, restore', async () => {
   const data = join(folder.path, 'data');
@@ -75,64 +42,25 @@ test('demo practice backed up to a receiver in another process: pair, two runs, 
   };
   writePatient('1961-01-01');
 
-  const receiver = await startReceiverProcess(receiverData);
+  const receiver = await startReceiver(receiverData, children);
   const printed = ok(chartvault('receiver', 'pair', '--data', receiverData, '--name', 'Test clinic'));
-  const code = /^ {2}([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})$/m.exec(printed)![1]!;
+  const code = pairingCodeIn(printed);
   assert.ok(
     printed.includes(`SHA256 ${receiver.fingerprint}`),
     'pair shows the same fingerprint as the server',
   );
 
   // A wrong fingerprint stops the pairing before the code is sent; the right one pairs.
-  const wrong = chartvault(
-    'backup',
-    'pair',
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-    '--to',
-    receiver.url,
-    '--code',
+  const wrong = pairBackup(data, keys, {
+    url: receiver.url,
     code,
-    '--fingerprint',
-    receiver.fingerprint.replace(/^../, receiver.fingerprint.startsWith('00') ? '11' : '00'),
-  );
+    fingerprint: receiver.fingerprint.replace(/^../, receiver.fingerprint.startsWith('00') ? '11' : '00'),
+  });
   assert.equal(wrong.status, 1);
   assert.match(wrong.stderr, /not the pinned .* Nothing was sent/);
-  const paired = ok(
-    chartvault(
-      'backup',
-      'pair',
-      '--data',
-      data,
-      '--key-dir',
-      keys,
-      '--to',
-      receiver.url,
-      '--code',
-      code,
-      '--fingerprint',
-      receiver.fingerprint,
-    ),
-  );
+  const paired = ok(pairBackup(data, keys, { ...receiver, code }));
   const practice = /as practice ([0-9a-f]{16})/.exec(paired)![1]!;
-  const reused = chartvault(
-    'backup',
-    'pair',
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-    '--to',
-    receiver.url,
-    '--code',
-    code,
-    '--fingerprint',
-    receiver.fingerprint,
-    '--name',
-    'again',
-  );
+  const reused = pairBackup(data, keys, { ...receiver, code }, '--name', 'again');
   assert.equal(reused.status, 1);
   assert.match(reused.stderr, /already used/);
   const pairing = findPairing(data, 'receiver')!;
