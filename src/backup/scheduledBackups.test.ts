@@ -44,8 +44,11 @@ async function until(condition: () => boolean, what: string, ms = 15_000): Promi
   }
 }
 
-function start(schedule: { everyMinutes: number; verifyAt: string; drillWeekday: number; drillAt: string }) {
-  writeBackupSchedule(temp.dataDir, { targets: [target], ...schedule });
+function start(
+  schedule: { everyMinutes: number; verifyAt: string; drillWeekday: number; drillAt: string },
+  targets = [target],
+) {
+  writeBackupSchedule(temp.dataDir, { targets, ...schedule });
   return startScheduledBackups({
     store: temp.store,
     dataDir: temp.dataDir,
@@ -117,24 +120,16 @@ test('the nightly verification and the weekly drill run once at their time, and 
 test('a target that fails raises an alert and the others are not held up', async () => {
   const blocked = join(folder.path, 'not-a-folder');
   writeFileSync(blocked, 'a file where the backup folder should be');
-  writeBackupSchedule(temp.dataDir, {
-    targets: [blocked, target],
-    everyMinutes: 0.005,
-    verifyAt: '23:59',
-    drillWeekday: (localClock(new Date(), 'UTC').weekday + 3) % 7,
-    drillAt: '23:59',
-  });
   lines.length = 0;
-  const schedule = startScheduledBackups({
-    store: temp.store,
-    dataDir: temp.dataDir,
-    keyDir: temp.keyDir,
-    storeId: readSettings(temp.dataDir).storeId,
-    timeZone: 'UTC',
-    openTarget: (spec) => new DirectoryTarget(spec),
-    log: (line) => lines.push(line),
-    tickMs: 50,
-  });
+  const schedule = start(
+    {
+      everyMinutes: 0.005,
+      verifyAt: '23:59',
+      drillWeekday: (localClock(new Date(), 'UTC').weekday + 3) % 7,
+      drillAt: '23:59',
+    },
+    [blocked, target],
+  );
   try {
     await temp.store.update({ resourceType: 'Patient', id: 'p4', birthDate: '2000-01-01' });
     await until(() => snapshots() === 4, 'the snapshot to the working target');
