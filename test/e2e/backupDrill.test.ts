@@ -25,6 +25,9 @@ const drills = () =>
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line));
+/** `chartvault backup drill` of the newest snapshot on the target, beside the live store. */
+const runDrill = () =>
+  chartvault('backup', 'drill', '--from', target, '--kit', kit, '--data', data, '--key-dir', keys);
 const throwAwayStores = () =>
   readdirSync(tmpdir()).filter((name) => name.startsWith('chartvault-drill-')).length;
 
@@ -46,18 +49,7 @@ test('a drill restores the newest snapshot into a throw-away store, checks it, t
   const snapshot = /Snapshot ([0-9a-f]{12})/.exec(run.stdout)![1]!;
   const before = throwAwayStores();
 
-  const drill = chartvault(
-    'backup',
-    'drill',
-    '--from',
-    target,
-    '--kit',
-    kit,
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-  );
+  const drill = runDrill();
   assert.equal(drill.status, 0, drill.stderr);
   const resources = await liveCount();
   assert.match(
@@ -83,18 +75,7 @@ test('a damaged target fails the drill, says so, and leaves the live store as it
   bytes[bytes.length >> 1]! ^= 0xff;
   writeFileSync(pack, bytes);
 
-  const drill = chartvault(
-    'backup',
-    'drill',
-    '--from',
-    target,
-    '--kit',
-    kit,
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-  );
+  const drill = runDrill();
   assert.notEqual(drill.status, 0);
   assert.match(drill.stderr, /Drill FAILED after [\d.]+ s: .+ Nothing of the live store was touched\./);
   const records = drills();
