@@ -4,10 +4,10 @@ import { join, resolve } from 'node:path';
 import { commandLineAgent } from '../audit/agents.ts';
 import { writeForwardingSettings, type ForwardingSettings } from '../audit/forwarding.ts';
 import { AuditKeyError, loadAuditSigningKey } from '../audit/signingKey.ts';
-import { AuditTrail } from '../audit/auditTrail.ts';
 import { verifyAuditChain } from '../audit/verify.ts';
 import { openStore } from '../store/index.ts';
 import { CliError } from './main.ts';
+import { openCommandAuditTrail } from './commandAuditTrail.ts';
 
 export async function auditVerifyCommand(options: { data: string; keyDir: string }): Promise<void> {
   const started = performance.now();
@@ -91,12 +91,7 @@ export async function auditForwardCommand(options: {
     });
     writeForwardingSettings(options.data, forwarding);
     rmSync(join(resolve(options.data), 'audit-forwarded.json'), { force: true });
-    const trail = await AuditTrail.open({
-      store,
-      dataDir: options.data,
-      keyDir: options.keyDir,
-      storeId: settings.storeId,
-    });
+    const trail = await openCommandAuditTrail(store, settings, options);
     await trail.close();
     console.log(
       `Audit entries from #${forwarding.fromSeq} on will be forwarded by chartvault serve to ` +

@@ -12,12 +12,13 @@ import {
   type BackupTarget,
   type RecoveryKit,
 } from '../backup/index.ts';
-import { AuditTrail, commandLineAgent } from '../audit/index.ts';
+import { commandLineAgent } from '../audit/index.ts';
 import { isDataDirectory, openStore } from '../store/index.ts';
 import { pairedReceiverTarget } from '../backup/receiverTarget.ts';
 import { nightlySample, type ReadSample } from '../backup/verify.ts';
 import { openS3Target, readS3Settings, rememberS3Settings, s3SettingsFrom } from '../backup/s3Settings.ts';
 import { CliError } from './main.ts';
+import { openCommandAuditTrail } from './commandAuditTrail.ts';
 
 const FILE_ERRORS = new Map([
   ['ENOSPC', 'the target is full'],
@@ -112,12 +113,7 @@ export async function backupRunCommand(options: { data: string; keyDir: string; 
   await asCliError(async () => {
     const target = openTarget(options.to, options.data);
     const { store, settings } = openStore(options.data, options.keyDir);
-    const trail = await AuditTrail.open({
-      store,
-      dataDir: options.data,
-      keyDir: options.keyDir,
-      storeId: settings.storeId,
-    });
+    const trail = await openCommandAuditTrail(store, settings, options);
     try {
       const result = await runBackup({
         store,

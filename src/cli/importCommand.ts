@@ -1,9 +1,10 @@
 /** `chartvault import`: Bundles and Bulk NDJSON into the store, with progress and a report. */
 import cliProgress from 'cli-progress';
-import { AuditTrail, commandLineAgent } from '../audit/index.ts';
+import { commandLineAgent } from '../audit/index.ts';
 import { importPaths, type ImportReport } from '../import/importer.ts';
 import { openStore } from '../store/index.ts';
 import { CliError } from './main.ts';
+import { openCommandAuditTrail } from './commandAuditTrail.ts';
 
 export async function importCommand(
   paths: string[],
@@ -16,12 +17,7 @@ export async function importCommand(
   const audit = { agent: commandLineAgent(), detail: { via: 'import' } };
   // Each version the import writes is recorded by the store, in its transaction, under this agent.
   store.defaultAudit = audit;
-  const trail = await AuditTrail.open({
-    store,
-    dataDir: options.data,
-    keyDir: options.keyDir,
-    storeId: settings.storeId,
-  });
+  const trail = await openCommandAuditTrail(store, settings, options);
   const showBar = options.progress && process.stderr.isTTY;
   const bar = new cliProgress.SingleBar(
     { format: 'importing [{bar}] {value}/{total} files | {resources} resources', stream: process.stderr },

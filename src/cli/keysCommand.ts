@@ -12,10 +12,11 @@ import {
   TlsError,
   type TlsCredentials,
 } from '../http/tls.ts';
-import { AuditTrail, commandLineAgent } from '../audit/index.ts';
+import { commandLineAgent } from '../audit/index.ts';
 import { openStore, readSettings, type AuditEntryDraft } from '../store/index.ts';
 import { CliError } from './main.ts';
 import { rotateStoreKey } from './storeKeyRotation.ts';
+import { openCommandAuditTrail } from './commandAuditTrail.ts';
 
 export interface RotateTlsOptions {
   data: string;
@@ -124,12 +125,7 @@ export async function auditKeyRotation(
     await store.appendAudit(entry).catch((error: Error) => {
       throw new CliError(`The rotation is done, but its audit entry could not be written: ${error.message}`);
     });
-    const trail = await AuditTrail.open({
-      store,
-      dataDir: options.data,
-      keyDir: options.keyDir,
-      storeId: settings.storeId,
-    });
+    const trail = await openCommandAuditTrail(store, settings, options);
     await trail.close();
   } finally {
     await store.close();

@@ -1,10 +1,11 @@
 /** `chartvault restore`: a new store from one target and the recovery kit alone. */
 import { resolve } from 'node:path';
-import { AuditTrail, commandLineAgent } from '../audit/index.ts';
+import { commandLineAgent } from '../audit/index.ts';
 import { restoreSnapshot, shortId, snapshotAt } from '../backup/index.ts';
 import { openStore } from '../store/index.ts';
 import { asCliError, openTarget, readKitFile } from './backupCommand.ts';
 import { CliError } from './main.ts';
+import { openCommandAuditTrail } from './commandAuditTrail.ts';
 
 export async function restoreCommand(options: {
   from: string;
@@ -32,12 +33,7 @@ export async function restoreCommand(options: {
     // keys that signed the history before it are kept as earlier keys (docs/audit-chain.md, section 9).
     const { store, settings } = openStore(options.data, options.keyDir);
     try {
-      const trail = await AuditTrail.open({
-        store,
-        dataDir: options.data,
-        keyDir: options.keyDir,
-        storeId: settings.storeId,
-      });
+      const trail = await openCommandAuditTrail(store, settings, options);
       await store.appendAudit({
         agent: commandLineAgent(),
         action: 'restore',

@@ -1,10 +1,11 @@
 /** `chartvault restore --patient ID`: one chart brought back into the live store as new versions. */
-import { AuditTrail, commandLineAgent } from '../audit/index.ts';
+import { commandLineAgent } from '../audit/index.ts';
 import { restorePatient, shortId } from '../backup/index.ts';
 import { openStore } from '../store/index.ts';
 import { asCliError, openTarget, readKitFile } from './backupCommand.ts';
 import { CliError } from './main.ts';
 import { parseTime } from './restoreCommand.ts';
+import { openCommandAuditTrail } from './commandAuditTrail.ts';
 
 export async function restorePatientCommand(options: {
   patient: string;
@@ -26,12 +27,7 @@ export async function restorePatientCommand(options: {
     const kit = readKitFile(options.kit);
     const target = openTarget(options.from, options.pairedData ?? options.data);
     const { store, settings } = openStore(options.data, options.keyDir);
-    const trail = await AuditTrail.open({
-      store,
-      dataDir: options.data,
-      keyDir: options.keyDir,
-      storeId: settings.storeId,
-    });
+    const trail = await openCommandAuditTrail(store, settings, options);
     const agent = commandLineAgent();
     try {
       const result = await restorePatient({
