@@ -1,23 +1,12 @@
 /** First sign-in with the one-time enrolment code the security officer handed over: set a password. */
-import { csrfField, html, message, type Html } from './html.ts';
+import { csrfField, html, message, userNameField, type Html } from './html.ts';
 
 export function enrolPage(view: { csrf: string; userName?: string; error?: string }): Html {
   return html`<h1>Set your password</h1>
     ${message('error', view.error)}
     <p>Your security officer gave you a user name and a one-time enrolment code (valid 24 hours).</p>
     <form method="post" action="/enrol">
-      ${csrfField(view.csrf)}
-      <label for="user">User name</label>
-      <input
-        type="text"
-        id="user"
-        name="user"
-        autocomplete="username"
-        autocapitalize="none"
-        spellcheck="false"
-        required
-        value="${view.userName ?? ''}"
-      />
+      ${csrfField(view.csrf)} ${userNameField(view.userName)}
       <label for="code">Enrolment code</label>
       <input
         type="text"

@@ -59,6 +59,21 @@ export function message(kind: 'error' | 'notice', text: string | undefined): Htm
     : html``;
 }
 
+/** The user name field of the sign-in and enrolment forms, filled in again after a refused attempt. */
+export function userNameField(userName: string | undefined): Html {
+  return html`<label for="user">User name</label>
+    <input
+      type="text"
+      id="user"
+      name="user"
+      autocomplete="username"
+      autocapitalize="none"
+      spellcheck="false"
+      required
+      value="${userName ?? ''}"
+    />`;
+}
+
 /** The CSRF token as a hidden field. */
 export function csrfField(token: string): Html {
   return html`<input type="hidden" name="csrf" value="${token}" />`;

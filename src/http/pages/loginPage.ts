@@ -1,5 +1,5 @@
 /** The sign-in page, first step: user name and password. */
-import { csrfField, html, message, type Html } from './html.ts';
+import { csrfField, html, message, userNameField, type Html } from './html.ts';
 
 export function loginPage(view: {
   csrf: string;
@@ -13,17 +13,7 @@ export function loginPage(view: {
     <form method="post" action="/login">
       ${csrfField(view.csrf)}
       ${view.next ? html`<input type="hidden" name="next" value="${view.next}" />` : ''}
-      <label for="user">User name</label>
-      <input
-        type="text"
-        id="user"
-        name="user"
-        autocomplete="username"
-        autocapitalize="none"
-        spellcheck="false"
-        required
-        value="${view.userName ?? ''}"
-      />
+      ${userNameField(view.userName)}
       <label for="password">Password</label>
       <input type="password" id="password" name="password" autocomplete="current-password" required />
       <button type="submit">Continue</button>
