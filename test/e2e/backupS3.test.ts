@@ -64,6 +64,10 @@ test('demo practice to s3://, a patient changed, backed up again, verified and r
     AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
   };
 
+  /** `chartvault backup run` of the practice's store to the bucket. */
+  const backupRunAt = (env: Record<string, string>, ...extra: string[]) =>
+    chartvault(env, 'backup', 'run', '--data', data, '--key-dir', keys, '--to', url, ...extra);
+
   const demo = await chartvault(
     none,
     'demo',
@@ -78,40 +82,14 @@ test('demo practice to s3://, a patient changed, backed up again, verified and r
   assert.equal(demo.status, 0, demo.stderr);
   assert.equal((await chartvault(none, 'kit', '--data', data, '--key-dir', keys, '--out', kit)).status, 0);
 
-  const noCredentials = await chartvault(
-    none,
-    'backup',
-    'run',
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-    '--to',
-    url,
-    '--s3-endpoint',
-    s3.endpoint,
-  );
+  const noCredentials = await backupRunAt(none, '--s3-endpoint', s3.endpoint);
   assert.equal(noCredentials.status, 1);
   assert.match(
     noCredentials.stderr,
     /no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --s3-credentials FILE/,
   );
 
-  const first = await chartvault(
-    none,
-    'backup',
-    'run',
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-    '--to',
-    url,
-    '--s3-endpoint',
-    s3.endpoint,
-    '--s3-credentials',
-    credentials,
-  );
+  const first = await backupRunAt(none, '--s3-endpoint', s3.endpoint, '--s3-credentials', credentials);
   assert.equal(first.status, 0, first.stderr);
   assert.match(
     first.stdout,
@@ -143,7 +121,7 @@ test('demo practice to s3://, a patient changed, backed up again, verified and r
   await opened.store.update(changed);
   const counts = await opened.store.countByType();
   await opened.store.close();
-  const second = await chartvault(none, 'backup', 'run', '--data', data, '--key-dir', keys, '--to', url);
+  const second = await backupRunAt(none);
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stdout, /Snapshot [0-9a-f]{12} \(#2\)/);
 
