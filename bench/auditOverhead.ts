@@ -6,33 +6,16 @@
  *
  *   node --import tsx bench/auditOverhead.ts [--quick]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildServer } from '../src/http/server.ts';
 import { initStore, openStore } from '../src/store/index.ts';
 import { flags, isMain, machine, printFigure, tempFolder, type Figure } from './common.ts';
+import { alternatingRounds, CONNECTIONS, startServer, type Summary } from './patientReadLoad.ts';
 
 const PATIENTS = 25;
-const CONNECTIONS = 10;
 const GOAL_SHARE = 0.75;
-
-interface LoadResult {
-  duration: number;
-  requests: { total: number };
-  latency: { p99: number };
-  non2xx: number;
-  errors: number;
-}
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  requests: { method: 'GET'; setupRequest: (request: { path: string }) => { path: string } }[];
-}) => Promise<LoadResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 export async function runAuditOverhead(options = flags()): Promise<Figure[]> {
   console.log(`audit overhead benchmark on ${machine()}`);
@@ -56,19 +39,15 @@ export async function runAuditOverhead(options = flags()): Promise<Figure[]> {
     const without = join(temp.path, 'without');
     cpSync(withAudit, without, { recursive: true });
 
-    const audited = await startServer(servers, ['audit', withAudit, keys]);
-    const plain = await startServer(servers, ['no-audit', without, keys]);
+    const audited = await startServer(servers, import.meta.url, ['audit', withAudit, keys]);
+    const plain = await startServer(servers, import.meta.url, ['no-audit', without, keys]);
     const rounds = options.quick ? 3 : 5;
     const seconds = options.quick ? 1 : 2;
     console.log(
       `  ${PATIENTS} patients, ${CONNECTIONS} connections, ${rounds} rounds of ${seconds} s per server, after a warm-up`,
     );
     const targets = [plain, audited];
-    for (const target of targets) await load(target, ids, 1);
-    const results: LoadResult[][] = targets.map(() => []);
-    for (let round = 0; round < rounds; round++)
-      for (const [i, target] of targets.entries()) results[i]!.push(await load(target, ids, seconds));
-    const [base, measured] = results.map(summarize) as [Summary, Summary];
+    const [base, measured] = (await alternatingRounds(targets, ids, rounds, seconds)) as [Summary, Summary];
     const figures: Figure[] = [
       { name: 'GET Patient/{id} without audit', value: base.perSecond, unit: 'requests/s' },
       {
@@ -92,57 +71,6 @@ export async function runAuditOverhead(options = flags()): Promise<Figure[]> {
     for (const server of servers) server.kill();
     temp.remove();
   }
-}
-
-async function load(base: string, ids: string[], seconds: number): Promise<LoadResult> {
-  const path = new URL(base).pathname;
-  let next = 0;
-  const result = await autocannon({
-    url: base,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (request) => ({ ...request, path: `${path}/Patient/${ids[next++ % ids.length]}` }),
-      },
-    ],
-  });
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`${result.non2xx} non-2xx responses and ${result.errors} errors from ${base}`);
-  return result;
-}
-
-interface Summary {
-  perSecond: number;
-  p99: number;
-}
-
-function summarize(rounds: LoadResult[]): Summary {
-  const requests = rounds.reduce((n, r) => n + r.requests.total, 0);
-  const seconds = rounds.reduce((n, r) => n + r.duration, 0);
-  const p99s = rounds.map((r) => r.latency.p99).sort((a, b) => a - b);
-  return { perSecond: requests / seconds, p99: p99s[Math.floor(p99s.length / 2)]! };
-}
-
-function startServer(servers: ChildProcess[], args: string[]): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  servers.push(child);
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const base = /listening on (\S+)/.exec(output)?.[1];
-      if (base) resolve(base);
-    });
-    child.on('exit', (code) => reject(new Error(`the ${args[0]} server exited with ${code}`)));
-  });
 }
 
 /** Child process: the real server over one copy of the store, with or without its audit trail. */

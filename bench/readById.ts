@@ -6,40 +6,22 @@
  *
  *   node --import tsx bench/readById.ts [--quick]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { buildServer } from '../src/http/server.ts';
 import { importPaths } from '../src/import/importer.ts';
 import { initStore, openStore } from '../src/store/index.ts';
 import { jsonFiles } from '../test/sharedData.ts';
 import { flags, isMain, machine, printFigure, syntheaFolder, tempFolder, type Figure } from './common.ts';
+import { alternatingRounds, CONNECTIONS, startServer, type Summary } from './patientReadLoad.ts';
 
 const ARCHIVE = 'synthea-r4-dev-100.tar.gz';
 /** Patient bundles imported into the store (with the shared practitioner and hospital files). */
 const PATIENTS = 25;
-const CONNECTIONS = 10;
 const GOAL_SHARE_OF_BASELINE = 0.5;
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
-
-/** The part of autocannon's programmatic API used here (the package has no type declarations). */
-interface LoadResult {
-  duration: number;
-  requests: { average: number; total: number };
-  latency: { average: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  requests: { method: 'GET'; setupRequest: (request: { path: string }) => { path: string } }[];
-}) => Promise<LoadResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 export async function runReadById(options = flags()): Promise<Figure[]> {
   console.log(`read-by-id benchmark on ${machine()}`);
@@ -50,29 +32,27 @@ export async function runReadById(options = flags()): Promise<Figure[]> {
     const keys = join(temp.path, 'keys');
     await importPatients(data, keys);
 
-    const real = await startServer(servers, ['real', data, keys]);
+    const real = await startServer(servers, import.meta.url, ['real', data, keys]);
     const ids = await patientIds(real);
     const bodies = Object.fromEntries(
       await Promise.all(ids.map(async (id) => [id, await (await fetch(`${real}/Patient/${id}`)).text()])),
     );
     const bodiesFile = join(temp.path, 'bodies.json');
     writeFileSync(bodiesFile, JSON.stringify(bodies));
-    const bare = await startServer(servers, ['baseline', bodiesFile]);
-    const minimal = await startServer(servers, ['minimal', data, keys]);
+    const bare = await startServer(servers, import.meta.url, ['baseline', bodiesFile]);
+    const minimal = await startServer(servers, import.meta.url, ['minimal', data, keys]);
 
-    // Short alternating rounds, so that the other load of a shared machine weighs on both alike.
     const rounds = options.quick ? 3 : 5;
     const seconds = options.quick ? 1 : 2;
     console.log(
       `  ${ids.length} patients, ${CONNECTIONS} connections, ${rounds} rounds of ${seconds} s per server, after a warm-up`,
     );
     const targets = [bare, real, minimal];
-    for (const target of targets) await load(target, ids, 1);
-    const results: LoadResult[][] = targets.map(() => []);
-    for (let round = 0; round < rounds; round++) {
-      for (const [i, target] of targets.entries()) results[i]!.push(await load(target, ids, seconds));
-    }
-    const [baseline, measured, storeOnly] = results.map(summarize) as [Summary, Summary, Summary];
+    const [baseline, measured, storeOnly] = (await alternatingRounds(targets, ids, rounds, seconds)) as [
+      Summary,
+      Summary,
+      Summary,
+    ];
     const figures: Figure[] = [
       { name: 'bare fastify, same JSON from memory', value: baseline.perSecond, unit: 'requests/s' },
       {
@@ -125,58 +105,6 @@ async function patientIds(base: string): Promise<string[]> {
   const ids = (bundle.entry ?? []).map((e) => e.resource.id);
   if (ids.length === 0) throw new Error('no patient found');
   return ids;
-}
-
-/** `seconds` of load on the server at `base`, rotating over the ids. */
-async function load(base: string, ids: string[], seconds: number): Promise<LoadResult> {
-  const path = new URL(base).pathname;
-  let next = 0;
-  const result = await autocannon({
-    url: base,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (request) => ({ ...request, path: `${path}/Patient/${ids[next++ % ids.length]}` }),
-      },
-    ],
-  });
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`${result.non2xx} non-2xx responses and ${result.errors} errors from ${base}`);
-  return result;
-}
-
-interface Summary {
-  perSecond: number;
-  p99: number;
-}
-
-/** Requests per second over all rounds, and the median of their p99 latencies. */
-function summarize(rounds: LoadResult[]): Summary {
-  const requests = rounds.reduce((n, r) => n + r.requests.total, 0);
-  const seconds = rounds.reduce((n, r) => n + r.duration, 0);
-  const p99s = rounds.map((r) => r.latency.p99).sort((a, b) => a - b);
-  return { perSecond: requests / seconds, p99: p99s[Math.floor(p99s.length / 2)]! };
-}
-
-/** Starts this file with `--serve ...args` and waits for the base URL it prints. */
-function startServer(servers: ChildProcess[], args: string[]): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...args],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  servers.push(child);
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const base = /listening on (\S+)/.exec(output)?.[1];
-      if (base) resolve(base);
-    });
-    child.on('exit', (code) => reject(new Error(`the ${args[0]} server exited with ${code}`)));
-  });
 }
 
 /**
