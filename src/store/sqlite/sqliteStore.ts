@@ -5,7 +5,6 @@
  * `serve` runs). Reads use their own connection and so see only committed data.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { osUserAgent } from '../osUserAgent.ts';
 import { extractIndexEntries } from '../../fhir/indexExtraction.ts';
 import { FhirError } from '../../fhir/outcome.ts';
 import type { SearchRequest } from '../../fhir/searchRequest.ts';
@@ -26,6 +25,7 @@ import type {
   StoreOperations,
   WriteOptions,
 } from '../types.ts';
+import { osUserAgent } from '../osUserAgent.ts';
 import { checkAuditLinks, type LinkReport } from './auditLinkCheck.ts';
 import { AuditLog, createAuditTables } from './auditLog.ts';
 import { openConnection, type Connection } from './connection.ts';
