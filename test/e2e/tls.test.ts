@@ -199,48 +199,20 @@ test('init installs a given certificate and key, and refuses a mismatched pair b
   writeFileSync(join(folder.path, 'given.crt'), given.cert);
   writeFileSync(join(folder.path, 'given.key'), given.key, { mode: 0o600 });
   writeFileSync(join(folder.path, 'other.key'), other.key, { mode: 0o600 });
+  const crt = join(folder.path, 'given.crt');
+  const initWith = (dataDir: string, ...tls: string[]) =>
+    chartvault('init', '--data', dataDir, '--key-dir', keyDir, '--yes', ...tls);
   const mismatched = join(folder.path, 'mismatched');
-  const refused = chartvault(
-    'init',
-    '--data',
-    mismatched,
-    '--key-dir',
-    keyDir,
-    '--yes',
-    '--tls-cert',
-    join(folder.path, 'given.crt'),
-    '--tls-key',
-    join(folder.path, 'other.key'),
-  );
+  const refused = initWith(mismatched, '--tls-cert', crt, '--tls-key', join(folder.path, 'other.key'));
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /does not belong to the certificate/);
   assert.equal(existsSync(mismatched), false, 'no store was made');
-  const half = chartvault(
-    'init',
-    '--data',
-    mismatched,
-    '--key-dir',
-    keyDir,
-    '--yes',
-    '--tls-cert',
-    join(folder.path, 'given.crt'),
-  );
+  const half = initWith(mismatched, '--tls-cert', crt);
   assert.equal(half.status, 1);
   assert.match(half.stderr, /--tls-cert and --tls-key together/);
 
   const withGiven = join(folder.path, 'given-data');
-  const init = chartvault(
-    'init',
-    '--data',
-    withGiven,
-    '--key-dir',
-    keyDir,
-    '--yes',
-    '--tls-cert',
-    join(folder.path, 'given.crt'),
-    '--tls-key',
-    join(folder.path, 'given.key'),
-  );
+  const init = initWith(withGiven, '--tls-cert', crt, '--tls-key', join(folder.path, 'given.key'));
   assert.equal(init.status, 0, init.stderr);
   const installed = new X509Certificate(readFileSync(join(withGiven, 'tls-certificate.pem')));
   assert.equal(installed.fingerprint256, new X509Certificate(given.cert).fingerprint256);
