@@ -141,34 +141,25 @@ test('keys rotate-tls installs a given certificate and key, and refuses a key th
   writeFileSync(join(folder.path, 'real.crt'), given.cert);
   writeFileSync(join(folder.path, 'real.key'), given.key, { mode: 0o600 });
   writeFileSync(join(folder.path, 'stranger.key'), stranger.key, { mode: 0o600 });
+  const rotateTlsTo = (keyFile: string) =>
+    chartvault(
+      'keys',
+      'rotate-tls',
+      '--data',
+      data,
+      '--key-dir',
+      keyDir,
+      '--tls-cert',
+      join(folder.path, 'real.crt'),
+      '--tls-key',
+      join(folder.path, keyFile),
+    );
   const before = fingerprintOfFile();
-  const wrong = chartvault(
-    'keys',
-    'rotate-tls',
-    '--data',
-    data,
-    '--key-dir',
-    keyDir,
-    '--tls-cert',
-    join(folder.path, 'real.crt'),
-    '--tls-key',
-    join(folder.path, 'stranger.key'),
-  );
+  const wrong = rotateTlsTo('stranger.key');
   assert.equal(wrong.status, 1);
   assert.match(wrong.stderr, /does not belong to the certificate/);
   assert.equal(fingerprintOfFile(), before, 'nothing replaced');
-  const installed = chartvault(
-    'keys',
-    'rotate-tls',
-    '--data',
-    data,
-    '--key-dir',
-    keyDir,
-    '--tls-cert',
-    join(folder.path, 'real.crt'),
-    '--tls-key',
-    join(folder.path, 'real.key'),
-  );
+  const installed = rotateTlsTo('real.key');
   assert.equal(installed.status, 0, installed.stderr);
   assert.equal(fingerprintOfFile(), new X509Certificate(given.cert).fingerprint256);
   // Back to a self-signed one for this machine, for the tests that follow.
