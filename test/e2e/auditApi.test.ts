@@ -210,59 +210,28 @@ describe('audit of FHIR interactions', () => {
   });
 
   test('chartvault report access lists who saw the record, as a table and as JSON', () => {
-    const table = chartvault(
-      'report',
-      'access',
-      '--data',
-      temp.dataDir,
-      '--key-dir',
-      temp.keyDir,
-      '--patient',
-      patientId,
-    );
+    const accessReport = (...options: string[]) =>
+      chartvault(
+        'report',
+        'access',
+        '--data',
+        temp.dataDir,
+        '--key-dir',
+        temp.keyDir,
+        '--patient',
+        patientId,
+        ...options,
+      );
+    const table = accessReport();
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, new RegExp(`Access to the record of Patient/${patientId}: \\d+ entries`));
     assert.match(table.stdout, /unauthenticated from 127\.0\.0\.1 +read/);
-    const json = chartvault(
-      'report',
-      'access',
-      '--data',
-      temp.dataDir,
-      '--key-dir',
-      temp.keyDir,
-      '--patient',
-      patientId,
-      '--json',
-      '--since',
-      '2000-01-01',
-    );
+    const json = accessReport('--json', '--since', '2000-01-01');
     const report = JSON.parse(json.stdout);
     assert.ok(report.accesses.some((a: any) => a.action === 'search' && a.agent.address === '127.0.0.1'));
-    const none = chartvault(
-      'report',
-      'access',
-      '--data',
-      temp.dataDir,
-      '--key-dir',
-      temp.keyDir,
-      '--patient',
-      patientId,
-      '--since',
-      '2999-01-01',
-    );
+    const none = accessReport('--since', '2999-01-01');
     assert.match(none.stdout, /0 entries/);
-    const bad = chartvault(
-      'report',
-      'access',
-      '--data',
-      temp.dataDir,
-      '--key-dir',
-      temp.keyDir,
-      '--patient',
-      patientId,
-      '--since',
-      'yesterday',
-    );
+    const bad = accessReport('--since', 'yesterday');
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /--since takes a date/);
   });
