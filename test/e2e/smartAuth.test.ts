@@ -123,6 +123,12 @@ async function exchange(start: Launch, callback: URL, verifier = start.verifier,
   return oauth.processAuthorizationCodeResponse(as, app, response);
 }
 
+/** A refresh token grant, as the app makes it; rejects with the server's OAuth error. */
+async function refresh(token: string) {
+  const response = await oauth.refreshTokenGrantRequest(as, app, oauth.None(), token, insecure);
+  return oauth.processRefreshTokenResponse(as, app, response);
+}
+
 async function signedInBrowser(person = physician): Promise<TestBrowser> {
   const browser = new TestBrowser(server.origin);
   await signIn(browser, server, person);
@@ -233,17 +239,7 @@ describe('authorization code flow with oauth4webapi', () => {
       assert.match(error.error_description, /used already/);
       return true;
     });
-    const refresh = await oauth.refreshTokenGrantRequest(
-      as,
-      app,
-      oauth.None(),
-      first.refresh_token!,
-      insecure,
-    );
-    await assert.rejects(
-      oauth.processRefreshTokenResponse(as, app, refresh),
-      (error: any) => error.error === 'invalid_grant',
-    );
+    await assert.rejects(refresh(first.refresh_token!), (error: any) => error.error === 'invalid_grant');
   });
 
   it('refuses a code after 60 seconds', async () => {
@@ -297,12 +293,6 @@ describe('authorization code flow with oauth4webapi', () => {
     const browser = await signedInBrowser();
     const start = await launch();
     const first = await exchange(start, await consent(browser, start));
-    const refresh = async (token: string) =>
-      oauth.processRefreshTokenResponse(
-        as,
-        app,
-        await oauth.refreshTokenGrantRequest(as, app, oauth.None(), token, insecure),
-      );
     const second = await refresh(first.refresh_token!);
     assert.notEqual(second.refresh_token, first.refresh_token, 'a new refresh token each time');
     assert.equal(second.scope, first.scope);
@@ -331,33 +321,13 @@ describe('authorization code flow with oauth4webapi', () => {
       form: { csrf: csrfOf((await browser.get('/account')).text) },
     });
     assert.equal(everywhere.status, 303);
-    const refused = await oauth.refreshTokenGrantRequest(
-      as,
-      app,
-      oauth.None(),
-      tokens.refresh_token!,
-      insecure,
-    );
-    await assert.rejects(
-      oauth.processRefreshTokenResponse(as, app, refused),
-      (error: any) => error.error === 'invalid_grant',
-    );
+    await assert.rejects(refresh(tokens.refresh_token!), (error: any) => error.error === 'invalid_grant');
 
     const again = await signedInBrowser(person);
     const next = await launch();
     const later = await exchange(next, await consent(again, next));
     await disableAccount(server.store, person.userName, operatorActor());
-    const disabled = await oauth.refreshTokenGrantRequest(
-      as,
-      app,
-      oauth.None(),
-      later.refresh_token!,
-      insecure,
-    );
-    await assert.rejects(
-      oauth.processRefreshTokenResponse(as, app, disabled),
-      (error: any) => error.error === 'invalid_grant',
-    );
+    await assert.rejects(refresh(later.refresh_token!), (error: any) => error.error === 'invalid_grant');
   });
 });
 
