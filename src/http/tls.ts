@@ -8,7 +8,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readPrivateFile, tlsKeyFilePath, writePrivateFile } from '../store/keyStore.ts';
-import { makeSelfSignedCertificate } from './selfSignedCertificate.ts';
+import { makeSelfSignedCertificate } from '../x509/serverCertificate.ts';
 
 /** A certificate or key problem the operator can fix; the CLI prints it as one line. */
 export class TlsError extends Error {}

@@ -1,8 +1,9 @@
 /**
  * Self-signed X.509 certificates: ECDSA P-256 keys from WebCrypto, the X.509 structure from
  * @peculiar/x509 (node:crypto reads certificates but cannot write them). A leaf below every layer, so
- * both the HTTPS server certificate (src/http) and the backup client certificate (src/backup) are
- * made here without one layer importing the other. Loaded only when a certificate is made.
+ * the HTTPS and receiver server certificates (serverCertificate.ts) and the backup client certificate
+ * (src/backup/receiver) are made here without one layer importing another. Loaded only when a
+ * certificate is made.
  */
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 
@@ -32,7 +33,7 @@ export interface SelfSignedCertificateRequest {
 }
 
 /** A new key pair and a certificate for it, both PEM; the key is PKCS#8. */
-export async function makeSelfSignedCertificate(
+export async function buildSelfSignedCertificate(
   request: SelfSignedCertificateRequest,
 ): Promise<{ cert: string; key: string }> {
   const now = request.now ?? new Date();

@@ -24,7 +24,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { makeSelfSignedCertificate } from '../../http/selfSignedCertificate.ts';
+import { makeSelfSignedCertificate } from '../../x509/serverCertificate.ts';
 import { BackupError } from '../backupError.ts';
 import { fingerprintOfPem } from './fingerprint.ts';
 
