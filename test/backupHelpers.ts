@@ -103,3 +103,14 @@ export function pairBackup(
     ...extra,
   );
 }
+
+/** `chartvault restore` from the backup at `from`, with the kit, into a new store at `data`/`keyDir`. */
+export function restoreInto(
+  from: string,
+  kit: string,
+  data: string,
+  keyDir: string,
+  ...extra: string[]
+): CliResult {
+  return chartvault('restore', '--from', from, '--kit', kit, '--data', data, '--key-dir', keyDir, ...extra);
+}

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, r
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
-import { grepFor } from '../backupHelpers.ts';
+import { grepFor, restoreInto } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
 import { chartvault, CLI, startServe } from '../cli.ts';
 
@@ -128,17 +128,7 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
 
   const restored = join(folder.path, 'restored');
   const newKeys = join(folder.path, 'new-keys');
-  const restore = chartvault(
-    'restore',
-    '--from',
-    target,
-    '--kit',
-    kit,
-    '--data',
-    restored,
-    '--key-dir',
-    newKeys,
-  );
+  const restore = restoreInto(target, kit, restored, newKeys);
   assert.equal(restore.status, 0, restore.stderr);
   const reopened = openStore(restored, newKeys);
   assert.deepEqual(await reopened.store.countByType(), counts);
@@ -235,17 +225,7 @@ test('verify names a damaged object; a wrong kit and a second concurrent run get
     ).status,
     0,
   );
-  const wrong = chartvault(
-    'restore',
-    '--from',
-    target,
-    '--kit',
-    otherKit,
-    '--data',
-    join(folder.path, 'w'),
-    '--key-dir',
-    join(folder.path, 'wk'),
-  );
+  const wrong = restoreInto(target, otherKit, join(folder.path, 'w'), join(folder.path, 'wk'));
   assert.equal(wrong.status, 1);
   assert.match(wrong.stderr, /another practice/);
   assert.equal(existsSync(join(folder.path, 'w')), false);

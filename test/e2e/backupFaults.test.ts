@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
 import { chartvault, CLI } from '../cli.ts';
-import { countsOf, ok } from '../backupHelpers.ts';
+import { countsOf, ok, restoreInto } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
 
 const DISK_FULL = fileURLToPath(new URL('./fixtures/diskFull.sh', import.meta.url));
@@ -147,19 +147,7 @@ test('one flipped byte in a pack only the newest snapshot needs: verify names it
 
   // The newest snapshot needs the damaged pack: a clear refusal, nothing left behind.
   const latest = join(folder.path, 'flip-latest');
-  const refused = chartvault(
-    'restore',
-    '--from',
-    target,
-    '--kit',
-    kit,
-    '--snapshot',
-    secondId,
-    '--data',
-    latest,
-    '--key-dir',
-    `${latest}-keys`,
-  );
+  const refused = restoreInto(target, kit, latest, `${latest}-keys`, '--snapshot', secondId);
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /does not authenticate/);
   assert.equal(existsSync(latest), false, 'no partial restore');
@@ -167,21 +155,7 @@ test('one flipped byte in a pack only the newest snapshot needs: verify names it
   // The older snapshot does not need it: restored in full, its audit chain intact.
   const older = join(folder.path, 'flip-older');
   assert.match(
-    ok(
-      chartvault(
-        'restore',
-        '--from',
-        target,
-        '--kit',
-        kit,
-        '--snapshot',
-        firstId,
-        '--data',
-        older,
-        '--key-dir',
-        `${older}-keys`,
-      ),
-    ),
+    ok(restoreInto(target, kit, older, `${older}-keys`, '--snapshot', firstId)),
     new RegExp(`Restored snapshot ${firstId} \\(#1`),
   );
   assert.deepEqual(await countsOf(older, `${older}-keys`), countsAtFirst);

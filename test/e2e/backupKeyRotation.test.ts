@@ -8,6 +8,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { chartvault } from '../cli.ts';
+import { restoreInto } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
 
 const folder = tempFolder('chartvault-backup-key-rotation-');
@@ -49,17 +50,7 @@ test('after rotate-backup, new snapshots go to new targets that only the new kit
   assert.equal(chartvault('backup', 'verify', '--from', newTarget, '--kit', newKit).status, 0);
   assert.notEqual(chartvault('backup', 'verify', '--from', newTarget, '--kit', oldKit).status, 0);
   assert.equal(chartvault('backup', 'verify', '--from', oldTarget, '--kit', oldKit).status, 0);
-  const stolen = chartvault(
-    'restore',
-    '--from',
-    newTarget,
-    '--kit',
-    oldKit,
-    '--data',
-    join(folder.path, 'thief'),
-    '--key-dir',
-    join(folder.path, 'thief-keys'),
-  );
+  const stolen = restoreInto(newTarget, oldKit, join(folder.path, 'thief'), join(folder.path, 'thief-keys'));
   assert.notEqual(stolen.status, 0, 'the old kit cannot open what the new key wrote');
   const audit = chartvault('audit', 'verify', ...at);
   assert.equal(audit.status, 0, audit.stderr);

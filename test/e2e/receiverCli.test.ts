@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { connectionOf, findPairing } from '../../src/backup/receiver/index.ts';
 import { ReceiverTarget } from '../../src/backup/receiverTarget.ts';
 import { openStore } from '../../src/store/index.ts';
-import { grepFor, ok, pairBackup, pairingCodeIn, startReceiver } from '../backupHelpers.ts';
+import { grepFor, ok, pairBackup, pairingCodeIn, startReceiver, restoreInto } from '../backupHelpers.ts';
 import { chartvault } from '../cli.ts';
 import { tempFolder } from '../testStore.ts';
 
@@ -175,18 +175,13 @@ test('demo practice backed up to a receiver in another process: pair, two runs, 
 
   // From the receiver over the network, with the pairing of a store that still has it.
   const viaNetwork = ok(
-    chartvault(
-      'restore',
-      '--from',
+    restoreInto(
       'receiver',
+      kit,
+      join(folder.path, 'restored-net'),
+      join(folder.path, 'restored-net-keys'),
       '--paired-data',
       data,
-      '--kit',
-      kit,
-      '--data',
-      join(folder.path, 'restored-net'),
-      '--key-dir',
-      join(folder.path, 'restored-net-keys'),
     ),
   );
   assert.match(viaNetwork, /Restored snapshot [0-9a-f]{12} \(#2/);

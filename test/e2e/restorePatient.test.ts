@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import type { Resource } from '../../src/fhir/types.ts';
 import { openStore } from '../../src/store/index.ts';
 import { chartvault } from '../cli.ts';
+import { restoreInto } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
 
 const folder = tempFolder('chartvault-restore-patient-');
@@ -123,15 +124,10 @@ test('restore --patient --at brings the chart back as new versions and leaves th
 
 test('--at picks the newest snapshot taken at or before the time, for a whole restore too', () => {
   const restored = join(folder.path, 'restored');
-  const whole = chartvault(
-    'restore',
-    '--from',
+  const whole = restoreInto(
     target,
-    '--kit',
     kit,
-    '--data',
     restored,
-    '--key-dir',
     join(folder.path, 'restored-keys'),
     '--at',
     firstSnapshotTime,
