@@ -481,29 +481,13 @@ describe('confidential apps and registration', () => {
     try {
       const data = `${folder.path}/data`;
       const keys = `${folder.path}/keys`;
+      const addClient = (...options: string[]) =>
+        chartvault('clients', 'add', '--data', data, '--key-dir', keys, ...options);
       assert.equal(chartvault('init', '--data', data, '--key-dir', keys, '--yes').status, 0);
-      const system = chartvault(
-        'clients',
-        'add',
-        '--data',
-        data,
-        '--key-dir',
-        keys,
-        '--name',
-        'nightly',
-        '--scopes',
-        'system/*.*',
-        '--json',
-      );
+      const system = addClient('--name', 'nightly', '--scopes', 'system/*.*', '--json');
       assert.equal(system.status, 0, system.stderr);
       assert.deepEqual(Object.keys(JSON.parse(system.stdout)), ['client_id', 'client_secret']);
-      const appClient = chartvault(
-        'clients',
-        'add',
-        '--data',
-        data,
-        '--key-dir',
-        keys,
+      const appClient = addClient(
         '--name',
         'growth-chart',
         '--scopes',
@@ -523,19 +507,7 @@ describe('confidential apps and registration', () => {
       const growth = listed.find((client: { name: string }) => client.name === 'growth-chart');
       assert.equal(growth.authMethod, 'none');
       assert.deepEqual(growth.redirectUris, ['https://app.example/callback', 'http://127.0.0.1:8080/cb']);
-      const refused = chartvault(
-        'clients',
-        'add',
-        '--data',
-        data,
-        '--key-dir',
-        keys,
-        '--name',
-        'x',
-        '--scopes',
-        'patient/*.rs',
-        '--public',
-      );
+      const refused = addClient('--name', 'x', '--scopes', 'patient/*.rs', '--public');
       assert.notEqual(refused.status, 0);
       assert.match(refused.stderr, /--redirect-uri/);
     } finally {
