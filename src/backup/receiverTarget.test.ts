@@ -52,11 +52,12 @@ after(async () => {
 });
 
 /** Pairs a new client (a fresh practice) with the receiver, as `backup pair` does, without a store. */
+/** Pairs a new client certificate with the receiver, by a new code unless one is given. */
 async function pairClient(
   receiver: RunningReceiver,
   home: ReceiverHome,
+  code = createPairingCode(home.pairingFolder, { label: 'test practice' }).code,
 ): Promise<{ connection: ReceiverConnection; practice: string }> {
-  const { code } = createPairingCode(home.pairingFolder, { label: 'test practice' });
   const { cert, key } = await makeClientCertificate();
   const connection = { url: receiver.url, fingerprint: receiver.fingerprint, cert, key };
   const client = new ReceiverClient(connection);
@@ -419,17 +420,8 @@ test('a replacement server pairs with an existing practice (--practice, --replac
     practice: old.practice,
     replace: true,
   });
-  const { cert, key } = await makeClientCertificate();
-  const connection = { url: receiver.url, fingerprint: receiver.fingerprint, cert, key };
-  const client = new ReceiverClient(connection);
-  const response = await client.request({
-    method: 'POST',
-    path: '/v1/pair',
-    body: Buffer.from(JSON.stringify({ code })),
-  });
-  client.close();
-  assert.equal(response.status, 201);
-  assert.equal(JSON.parse(response.body.toString()).practice, old.practice);
+  const { connection, practice } = await pairClient(receiver, home, code);
+  assert.equal(practice, old.practice);
   const newTarget = new ReceiverTarget(connection, old.practice);
   assert.deepEqual(await newTarget.get('config'), Buffer.from('{}'));
   await assert.rejects(oldTarget.get('config'), /not paired with this receiver/);
