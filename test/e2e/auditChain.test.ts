@@ -3,13 +3,14 @@
  * key (as someone holding it could), and `chartvault audit verify` must name the first broken entry.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { AuditTrail, linkHash } from '../../src/audit/index.ts';
 import { openStore, readSettings } from '../../src/store/index.ts';
 import { chartvault } from '../cli.ts';
+import { tamperedCopy } from '../rawDatabase.ts';
 import { tempFolder } from '../testStore.ts';
 
 const agent = { type: 'unauthenticated', address: '127.0.0.1' };
@@ -55,25 +56,13 @@ describe('audit verify catches tampering', () => {
   /** A copy of the store, edited by `tamper` with the raw database (triggers dropped, as an attacker would). */
   function tampered(tamper: (db: Database.Database, dataDir: string) => void): string {
     const dataDir = join(folder.path, `case-${++cases}`);
-    cpSync(original, dataDir, { recursive: true });
-    const key = readFileSync(join(keyDir, `${storeId}.key`), 'utf8').trim();
-    const db = new Database(join(dataDir, 'chartvault.db'));
-    db.pragma(`cipher='sqlcipher'`);
-    db.pragma('legacy=4');
-    db.pragma(`key="x'${key}'"`);
-    for (const trigger of [
+    const triggers = [
       'audit_entry_no_update',
       'audit_entry_no_delete',
       'audit_checkpoint_no_update',
       'audit_checkpoint_no_delete',
-    ])
-      db.exec(`DROP TRIGGER IF EXISTS ${trigger}`);
-    try {
-      tamper(db, dataDir);
-    } finally {
-      db.close();
-    }
-    return dataDir;
+    ];
+    return tamperedCopy(original, dataDir, keyDir, storeId, triggers, (db) => tamper(db, dataDir));
   }
 
   const verify = (dataDir: string) => chartvault('audit', 'verify', '--data', dataDir, '--key-dir', keyDir);

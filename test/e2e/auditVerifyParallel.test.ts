@@ -4,13 +4,13 @@
  * from the start: these cases edit the database file directly (with the data key) and compare.
  */
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { ensureAuditSigningKey, linkHash, verifyAuditChain, writeCheckpoint } from '../../src/audit/index.ts';
 import { openStore, readSettings } from '../../src/store/index.ts';
 import { chartvault } from '../cli.ts';
+import { tamperedCopy } from '../rawDatabase.ts';
 import { tempFolder } from '../testStore.ts';
 
 /** Long enough for several chunks of the fast path (2,000 entries) in each of two threads. */
@@ -49,19 +49,8 @@ describe('audit verify on worker threads', () => {
 
   function tampered(tamper: (db: Database.Database) => void): string {
     const dataDir = join(folder.path, `case-${++cases}`);
-    cpSync(original, dataDir, { recursive: true });
-    const key = readFileSync(join(keyDir, `${storeId}.key`), 'utf8').trim();
-    const db = new Database(join(dataDir, 'chartvault.db'));
-    db.pragma(`cipher='sqlcipher'`);
-    db.pragma('legacy=4');
-    db.pragma(`key="x'${key}'"`);
-    db.exec('DROP TRIGGER IF EXISTS audit_entry_no_update; DROP TRIGGER IF EXISTS audit_entry_no_delete');
-    try {
-      tamper(db);
-    } finally {
-      db.close();
-    }
-    return dataDir;
+    const triggers = ['audit_entry_no_update', 'audit_entry_no_delete'];
+    return tamperedCopy(original, dataDir, keyDir, storeId, triggers, tamper);
   }
 
   /** The reports of verify with 1, 2 and 3 threads, which must agree. */
