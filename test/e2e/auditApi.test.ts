@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3-multiple-ciphers';
 import { readFileSync } from 'node:fs';
 import { chartvault } from '../cli.ts';
+import { openRawDatabase } from '../rawDatabase.ts';
 import { fhirFetch, startServer, type TestServer } from '../testServer.ts';
 import { createTempStore, type TempStore } from '../testStore.ts';
 
@@ -184,17 +184,8 @@ describe('audit of FHIR interactions', () => {
   });
 
   test('when the audit entry cannot be written, the read fails and returns no data', async () => {
-    const key = readFileSync(
-      join(
-        temp.keyDir,
-        `${JSON.parse(readFileSync(join(temp.dataDir, 'chartvault.json'), 'utf8')).storeId}.key`,
-      ),
-      'utf8',
-    ).trim();
-    const db = new Database(join(temp.dataDir, 'chartvault.db'));
-    db.pragma(`cipher='sqlcipher'`);
-    db.pragma('legacy=4');
-    db.pragma(`key="x'${key}'"`);
+    const storeId = JSON.parse(readFileSync(join(temp.dataDir, 'chartvault.json'), 'utf8')).storeId;
+    const db = openRawDatabase(temp.dataDir, temp.keyDir, storeId);
     db.exec(
       "CREATE TRIGGER block_audit BEFORE INSERT ON audit_entry BEGIN SELECT RAISE(ABORT, 'disk trouble'); END",
     );
