@@ -139,35 +139,12 @@ test('demo practice backed up to a receiver in another process: pair, two runs, 
   assert.equal(grepFor(receiverData, FAMILY), '', 'no patient name in the receiver folder');
 
   // Retention: refused below the minimum; at 30 days nothing that arrived today goes.
-  const short = chartvault(
-    'receiver',
-    'prune',
-    '--data',
-    receiverData,
-    '--practice',
-    practice,
-    '--keep-days',
-    '7',
-  );
+  const prune = (...options: string[]) =>
+    chartvault('receiver', 'prune', '--data', receiverData, '--practice', practice, ...options);
+  const short = prune('--keep-days', '7');
   assert.equal(short.status, 1);
   assert.match(short.stderr, /refuses to keep less than 30 days/);
-  assert.match(
-    ok(
-      chartvault(
-        'receiver',
-        'prune',
-        '--data',
-        receiverData,
-        '--practice',
-        practice,
-        '--keep-days',
-        '30',
-        '--kit',
-        kit,
-      ),
-    ),
-    /Removed 0 objects/,
-  );
+  assert.match(ok(prune('--keep-days', '30', '--kit', kit)), /Removed 0 objects/);
 
   const opened = openStore(data, keys);
   const counts = await opened.store.countByType();
