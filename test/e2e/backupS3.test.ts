@@ -126,35 +126,25 @@ test('demo practice to s3://, a patient changed, backed up again, verified and r
   assert.match(second.stdout, /Snapshot [0-9a-f]{12} \(#2\)/);
 
   // On another machine: no data directory, credentials from the environment.
-  const verify = await chartvault(
-    fromEnv,
-    'backup',
-    'verify',
-    '--from',
-    url,
-    '--kit',
-    kit,
-    '--read-data',
-    '--s3-endpoint',
-    s3.endpoint,
-  );
+  const verifyFromEnv = (...options: string[]) =>
+    chartvault(
+      fromEnv,
+      'backup',
+      'verify',
+      '--from',
+      url,
+      '--kit',
+      kit,
+      '--read-data',
+      ...options,
+      '--s3-endpoint',
+      s3.endpoint,
+    );
+  const verify = await verifyFromEnv();
   assert.equal(verify.status, 0, verify.stderr);
   assert.match(verify.stdout, /2 snapshots, \d+ packs present, \d+ read and decrypted/);
   assert.match(verify.stdout, /Verification passed/);
-  const sampled = await chartvault(
-    fromEnv,
-    'backup',
-    'verify',
-    '--from',
-    url,
-    '--kit',
-    kit,
-    '--read-data',
-    '--sample',
-    '50%',
-    '--s3-endpoint',
-    s3.endpoint,
-  );
+  const sampled = await verifyFromEnv('--sample', '50%');
   assert.equal(sampled.status, 0, sampled.stderr);
   assert.match(sampled.stdout, /tonight's share \([12] of 2\): \d+ read and decrypted/);
 
