@@ -61,3 +61,18 @@ export function startServe(
     server.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
   });
 }
+
+/** `chartvault demo` without serving: a practice store in `data` with `patients` made-up patients. */
+export function demoPractice(data: string, keyDir: string, patients: number, ...extra: string[]): CliResult {
+  return chartvault(
+    'demo',
+    '--data',
+    data,
+    '--key-dir',
+    keyDir,
+    '--no-serve',
+    ...extra,
+    '--patients',
+    `${patients}`,
+  );
+}

@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openStore } from '../../src/store/index.ts';
 import { artifactFolder, launchChromium } from '../browser.ts';
 import { tempFolder } from '../testStore.ts';
-import { chartvault } from '../cli.ts';
+import { chartvault, demoPractice } from '../cli.ts';
 
 const folder = tempFolder('chartvault-downtime-e2e-');
 const data = join(folder.path, 'data');
@@ -155,18 +155,7 @@ before(async () => {
     return;
   }
   browser = launched;
-  const demo = chartvault(
-    'demo',
-    '--data',
-    data,
-    '--key-dir',
-    keyDir,
-    '--no-serve',
-    '--time-zone',
-    'UTC',
-    '--patients',
-    '150',
-  );
+  const demo = demoPractice(data, keyDir, 150, '--time-zone', 'UTC');
   assert.equal(demo.status, 0, demo.stderr);
   const bundle = join(folder.path, 'unusual.json');
   writeFileSync(bundle, JSON.stringify(unusualPatientBundle()));

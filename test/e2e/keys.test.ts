@@ -14,7 +14,7 @@ import { openStore, readSettings } from '../../src/store/index.ts';
 import { databasePath } from '../../src/store/dataDirectory.ts';
 import { keyFilePath, pendingDataKeyFilePath } from '../../src/store/keyStore.ts';
 import { openConnection } from '../../src/store/sqlite/connection.ts';
-import { chartvault, startServe } from '../cli.ts';
+import { chartvault, startServe, demoPractice } from '../cli.ts';
 import { pinnedGet } from '../httpsClient.ts';
 import { tempFolder } from '../testStore.ts';
 
@@ -28,18 +28,7 @@ const children: ChildProcess[] = [];
 let keyFile = '';
 
 before(() => {
-  const demo = chartvault(
-    'demo',
-    '--data',
-    data,
-    '--key-dir',
-    keyDir,
-    '--no-serve',
-    '--time-zone',
-    'UTC',
-    '--patients',
-    '12',
-  );
+  const demo = demoPractice(data, keyDir, 12, '--time-zone', 'UTC');
   assert.equal(demo.status, 0, demo.stderr);
   keyFile = keyFilePath(keyDir, readSettings(data).storeId);
   mkdirSync(downtimeFolder);
