@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { makeSelfSignedCertificate } from '../../src/http/selfSignedCertificate.ts';
+import { makeSelfSignedCertificate } from '../../src/x509/serverCertificate.ts';
 import { openStore, readSettings } from '../../src/store/index.ts';
 import { databasePath } from '../../src/store/dataDirectory.ts';
 import { keyFilePath, pendingDataKeyFilePath } from '../../src/store/keyStore.ts';

@@ -15,7 +15,7 @@ import {
 } from '../../src/access/index.ts';
 import { currentCode } from '../../src/access/totp.ts';
 import { escapeHtml } from '../../src/http/pages/html.ts';
-import { makeSelfSignedCertificate } from '../../src/http/selfSignedCertificate.ts';
+import { makeSelfSignedCertificate } from '../../src/x509/serverCertificate.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { pinnedGet } from '../httpsClient.ts';
 import { createTempStore } from '../testStore.ts';

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { makeSelfSignedCertificate } from '../../src/http/selfSignedCertificate.ts';
+import { makeSelfSignedCertificate } from '../../src/x509/serverCertificate.ts';
 import { readSettings } from '../../src/store/index.ts';
 import { tlsKeyFilePath } from '../../src/store/keyStore.ts';
 import { chartvault, startServe } from '../cli.ts';
