@@ -76,3 +76,12 @@ export function demoPractice(data: string, keyDir: string, patients: number, ...
     `${patients}`,
   );
 }
+
+/** Stops a child process and waits until it has exited, so that it has closed its files (serve signs a
+ * last audit checkpoint when it stops) before a test reads or removes them. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill();
+  await exited;
+}

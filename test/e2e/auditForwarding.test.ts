@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type Server } from 'node:tls';
-import { chartvault, startServe } from '../cli.ts';
+import { chartvault, startServe, stopProcess } from '../cli.ts';
 import { fhirFetch } from '../testServer.ts';
 import { tempFolder } from '../testStore.ts';
 
@@ -99,7 +99,7 @@ describe('audit forwarding', () => {
     serve = await startServe(data, keys);
   });
   after(async () => {
-    serve?.process.kill();
+    if (serve) await stopProcess(serve.process);
     syslog?.close();
     folder.remove();
   });

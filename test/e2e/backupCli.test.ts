@@ -11,15 +11,15 @@ import { after, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
 import { grepFor, restoreInto } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
-import { chartvault, CLI, startServe } from '../cli.ts';
+import { chartvault, CLI, startServe, stopProcess } from '../cli.ts';
 
 const folder = tempFolder('chartvault-backup-cli-');
 const FAMILY = 'Vandersteenhovenplaats';
 // Long and unusual, so that ciphertext cannot contain it by chance (3 letters can: 1 in ~17M per byte).
 const GIVEN = 'Idabelquintessa';
 const children: ChildProcess[] = [];
-after(() => {
-  for (const child of children) child.kill();
+after(async () => {
+  await Promise.all(children.map(stopProcess));
   folder.remove();
 });
 

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tempFolder } from '../testStore.ts';
-import { chartvault, startServe } from '../cli.ts';
+import { chartvault, startServe, stopProcess } from '../cli.ts';
 
 const folder = tempFolder('chartvault-cli-');
 const data = join(folder.path, 'data');
@@ -24,8 +24,8 @@ before(async () => {
   ({ base, process: server } = await startServe(data, keyDir));
 });
 
-after(() => {
-  server?.kill();
+after(async () => {
+  if (server) await stopProcess(server);
   folder.remove();
 });
 

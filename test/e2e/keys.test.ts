@@ -14,7 +14,7 @@ import { openStore, readSettings } from '../../src/store/index.ts';
 import { databasePath } from '../../src/store/dataDirectory.ts';
 import { keyFilePath, pendingDataKeyFilePath } from '../../src/store/keyStore.ts';
 import { openConnection } from '../../src/store/sqlite/connection.ts';
-import { chartvault, startServe, demoPractice } from '../cli.ts';
+import { chartvault, startServe, demoPractice, stopProcess } from '../cli.ts';
 import { pinnedGet } from '../httpsClient.ts';
 import { tempFolder } from '../testStore.ts';
 
@@ -48,8 +48,8 @@ before(() => {
   assert.equal(setup.status, 0, setup.stderr);
 });
 
-after(() => {
-  for (const child of children) child.kill();
+after(async () => {
+  await Promise.all(children.map(stopProcess));
   folder.remove();
 });
 

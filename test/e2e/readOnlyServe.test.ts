@@ -8,13 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chartvault, CLI } from '../cli.ts';
+import { chartvault, CLI, stopProcess } from '../cli.ts';
 import { tempFolder } from '../testStore.ts';
 
 const folder = tempFolder('chartvault-read-only-');
 let server: ChildProcess | undefined;
-after(() => {
-  server?.kill();
+after(async () => {
+  if (server) await stopProcess(server);
   folder.remove();
 });
 
@@ -108,7 +108,7 @@ test('serve --read-only --from-backup restores, answers reads, refuses changes, 
   }
   const still = await fetch(`${base}/Patient/emergency-1`);
   assert.equal(((await still.json()) as { birthDate: string }).birthDate, '1944-04-04', 'nothing changed');
-  server!.kill();
+  await stopProcess(server!);
 
   const verify = chartvault('audit', 'verify', '--data', copy, '--key-dir', copyKeys);
   assert.equal(verify.status, 0, verify.stderr);

@@ -14,14 +14,14 @@ import { connectionOf, findPairing } from '../../src/backup/receiver/index.ts';
 import { ReceiverTarget } from '../../src/backup/receiverTarget.ts';
 import { openStore } from '../../src/store/index.ts';
 import { grepFor, ok, pairBackup, pairingCodeIn, startReceiver, restoreInto } from '../backupHelpers.ts';
-import { chartvault } from '../cli.ts';
+import { chartvault, stopProcess } from '../cli.ts';
 import { tempFolder } from '../testStore.ts';
 
 const folder = tempFolder('chartvault-receiver-cli-');
 const FAMILY = 'Oosterwijkhaverkamp';
 const children: ChildProcess[] = [];
-after(() => {
-  for (const child of children) child.kill();
+after(async () => {
+  await Promise.all(children.map(stopProcess));
   folder.remove();
 });
 

@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { makeSelfSignedCertificate } from '../../src/x509/serverCertificate.ts';
 import { readSettings } from '../../src/store/index.ts';
 import { tlsKeyFilePath } from '../../src/store/keyStore.ts';
-import { chartvault, startServe } from '../cli.ts';
+import { chartvault, startServe, stopProcess } from '../cli.ts';
 import { pinnedGet } from '../httpsClient.ts';
 import { tempFolder } from '../testStore.ts';
 
@@ -35,8 +35,8 @@ before(async () => {
   ({ base, output: serveOutput } = served);
 });
 
-after(() => {
-  for (const child of children) child.kill();
+after(async () => {
+  await Promise.all(children.map(stopProcess));
   folder.remove();
 });
 
