@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chartvault, startServe } from '../cli.ts';
+import { chartvault, startServe, stopProcess } from '../cli.ts';
 import { tempFolder } from '../testStore.ts';
 
 describe('chartvault users and clients', () => {
@@ -72,7 +72,7 @@ describe('chartvault users and clients', () => {
       assert.match(revoked.stdout, /Revoked script/);
       assert.equal((await requestToken()).status, 401, 'the running server sees the revocation at once');
     } finally {
-      served.process.kill();
+      await stopProcess(served.process);
     }
   });
 
@@ -99,7 +99,7 @@ describe('chartvault users and clients', () => {
       token = ((await response.json()) as { access_token: string }).access_token;
       before = await jwksOf(first.base);
     } finally {
-      first.process.kill();
+      await stopProcess(first.process);
     }
     const second = await startServe(data, keys);
     try {
@@ -113,7 +113,7 @@ describe('chartvault users and clients', () => {
         'the token names a published key',
       );
     } finally {
-      second.process.kill();
+      await stopProcess(second.process);
     }
   });
 

@@ -138,7 +138,7 @@ test('--insecure-http serves plain HTTP on loopback, with the same headers but n
   for (const [name, value] of Object.entries(SECURITY_HEADERS))
     assert.equal(response.headers.get(name), value);
   assert.equal(response.headers.get('strict-transport-security'), null);
-  plain.process.kill();
+  await stopProcess(plain.process);
 });
 
 test('plain HTTP off loopback is refused with a clear message; so is any non-loopback host until access control', () => {
@@ -179,7 +179,7 @@ test('a store made before TLS gets a certificate from its first serve, with a me
   assert.ok(existsSync(oldCert));
   const response = await pinnedGet(`${served.base}/metadata`, readFileSync(oldCert, 'utf8'));
   assert.equal(response.status, 200);
-  served.process.kill();
+  await stopProcess(served.process);
 });
 
 test('serve refuses a certificate whose key is not its own, naming the command that makes a new pair', async () => {
