@@ -30,17 +30,22 @@ export interface ScheduledBackupsOptions {
 const AGENT: AuditAgent = { type: 'system', id: 'scheduled backup' };
 const HOUR = 3_600_000;
 
-export function startScheduledBackups(options: ScheduledBackupsOptions): { stop: () => void } {
+export function startScheduledBackups(options: ScheduledBackupsOptions): { stop: () => Promise<void> } {
   const now = options.now ?? (() => new Date());
   const lastAttempt = new Map<string, number>();
   const done = new Set<string>(); // `verify 2026-11-29`, `drill 2026-11-29`: once per local day
   let lastAgeCheck = 0;
-  let running = false;
+  let running: Promise<void> | undefined;
   let stopped = false;
 
-  const tick = async () => {
+  const tick = () => {
     if (running || stopped) return;
-    running = true;
+    running = turn().finally(() => {
+      running = undefined;
+    });
+  };
+
+  const turn = async () => {
     try {
       const schedule = readBackupSchedule(options.dataDir);
       if (!schedule || schedule.targets.length === 0) return;
@@ -64,8 +69,6 @@ export function startScheduledBackups(options: ScheduledBackupsOptions): { stop:
       }
     } catch (error) {
       options.log(`backup schedule: ${(error as Error).message}`);
-    } finally {
-      running = false;
     }
   };
 
@@ -160,12 +163,14 @@ export function startScheduledBackups(options: ScheduledBackupsOptions): { stop:
     }
   };
 
-  const timer = setInterval(() => void tick(), options.tickMs ?? 60_000);
-  void tick();
+  const timer = setInterval(tick, options.tickMs ?? 60_000);
+  tick();
   return {
-    stop: () => {
+    /** Stops the schedule; resolves once a run in progress has finished (and released the lock). */
+    stop: async () => {
       stopped = true;
       clearInterval(timer);
+      await running;
     },
   };
 }

@@ -193,7 +193,7 @@ export async function serveStore(
       : undefined;
   if (data) console.log(scheduleLine(data.dataDir));
   const stop = async () => {
-    backups?.stop();
+    await backups?.stop();
     downtime?.stop();
     await app.close();
     await auditTrail?.close();
