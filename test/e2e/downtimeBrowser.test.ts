@@ -329,10 +329,15 @@ test('a demo patient with repeated labs gets trend plots; the age of the data sh
   if (skipReason) return t.skip(skipReason);
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.keyboard.press('Escape');
-  const links = await page.$$('main a.patient');
+  // The schedule renders after Escape: wait for it, then read the links' targets once.
+  await page.waitForSelector('main a.patient');
+  const hrefs = await page.$$eval('main a.patient', (links) =>
+    links.map((link) => link.getAttribute('href')!),
+  );
+  assert.ok(hrefs.length > 0);
   let plots = 0;
-  for (const link of links.slice(0, 15)) {
-    await page.goto(page.url().replace(/#.*$/, '') + (await link.getAttribute('href')));
+  for (const href of hrefs) {
+    await page.goto(page.url().replace(/#.*$/, '') + href);
     await page.waitForSelector('.chart h1');
     plots = await page.$$eval('svg.trend', (svgs) => svgs.length);
     if (plots > 0 && (await page.innerText('.chart')).includes('Recent lab results')) break;
