@@ -1,7 +1,7 @@
 /**
  * Load on GET /fhir/Patient/{id} by autocannon, for the benchmarks that compare servers each run as a
  * child process (so the load generator does not share their event loop): readById.ts and
- * auditOverhead.ts. The servers are loaded in short alternating rounds, so that the other load of a
+ * authAuditOverhead.ts. The servers are loaded in short alternating rounds, so that the other load of a
  * shared machine weighs on all of them alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,9 +22,16 @@ type Autocannon = (options: {
   url: string;
   connections: number;
   duration: number;
+  headers?: Record<string, string>;
   requests: { method: 'GET'; setupRequest: (request: { path: string }) => { path: string } }[];
 }) => Promise<LoadResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+/** A server under load: its /fhir URL and the token its requests carry (none for the bare baselines). */
+export interface LoadTarget {
+  base: string;
+  token?: string;
+}
 
 export interface Summary {
   perSecond: number;
@@ -36,7 +43,7 @@ export interface Summary {
  * server (in the order given), requests per second over all rounds and the median of their p99s.
  */
 export async function alternatingRounds(
-  targets: string[],
+  targets: LoadTarget[],
   ids: string[],
   rounds: number,
   seconds: number,
@@ -49,11 +56,12 @@ export async function alternatingRounds(
 }
 
 /** `seconds` of load on the server at `base`, rotating over the ids. */
-async function load(base: string, ids: string[], seconds: number): Promise<LoadResult> {
+async function load({ base, token }: LoadTarget, ids: string[], seconds: number): Promise<LoadResult> {
   const path = new URL(base).pathname;
   let next = 0;
   const result = await autocannon({
     url: base,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
     connections: CONNECTIONS,
     duration: seconds,
     requests: [
@@ -77,9 +85,10 @@ function summarize(rounds: LoadResult[]): Summary {
 
 /**
  * Starts the benchmark file at `moduleUrl` with `--serve ...args` and waits for the base URL it
- * prints ("listening on URL"); the child is added to `servers`, for the caller to kill.
+ * prints ("listening on URL", then "token TOKEN" when the server needs one); the child is added to
+ * `servers`, for the caller to kill.
  */
-export function startServer(servers: ChildProcess[], moduleUrl: string, args: string[]): Promise<string> {
+export function startServer(servers: ChildProcess[], moduleUrl: string, args: string[]): Promise<LoadTarget> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(moduleUrl), '--serve', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -88,8 +97,9 @@ export function startServer(servers: ChildProcess[], moduleUrl: string, args: st
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const base = /listening on (\S+)/.exec(output)?.[1];
-      if (base) resolve(base);
+      const base = /listening on (\S+)\n/.exec(output)?.[1];
+      const token = /token (\S+)\n/.exec(output)?.[1];
+      if (base && (token || /no token\n/.test(output))) resolve({ base, token });
     });
     child.on('exit', (code) => reject(new Error(`the ${args[0]} server exited with ${code}`)));
   });

@@ -10,7 +10,9 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import { ephemeralTokenKeys } from '../src/access/index.ts';
 import { buildServer } from '../src/http/server.ts';
+import { benchServerToken } from './benchClient.ts';
 import { importPaths } from '../src/import/importer.ts';
 import { initStore, openStore } from '../src/store/index.ts';
 import { jsonFiles } from '../test/sharedData.ts';
@@ -33,9 +35,15 @@ export async function runReadById(options = flags()): Promise<Figure[]> {
     await importPatients(data, keys);
 
     const real = await startServer(servers, import.meta.url, ['real', data, keys]);
-    const ids = await patientIds(real);
+    const auth = { authorization: `Bearer ${real.token}` };
+    const ids = await patientIds(real.base, auth);
     const bodies = Object.fromEntries(
-      await Promise.all(ids.map(async (id) => [id, await (await fetch(`${real}/Patient/${id}`)).text()])),
+      await Promise.all(
+        ids.map(async (id) => [
+          id,
+          await (await fetch(`${real.base}/Patient/${id}`, { headers: auth })).text(),
+        ]),
+      ),
     );
     const bodiesFile = join(temp.path, 'bodies.json');
     writeFileSync(bodiesFile, JSON.stringify(bodies));
@@ -98,8 +106,8 @@ async function importPatients(data: string, keys: string): Promise<void> {
   }
 }
 
-async function patientIds(base: string): Promise<string[]> {
-  const bundle = (await (await fetch(`${base}/Patient?_count=${PATIENTS}`)).json()) as {
+async function patientIds(base: string, headers: Record<string, string>): Promise<string[]> {
+  const bundle = (await (await fetch(`${base}/Patient?_count=${PATIENTS}`, { headers })).json()) as {
     entry?: { resource: { id: string } }[];
   };
   const ids = (bundle.entry ?? []).map((e) => e.resource.id);
@@ -113,9 +121,12 @@ async function patientIds(base: string): Promise<string[]> {
  */
 async function serve(kind: string, args: string[]): Promise<void> {
   let app;
+  let token: (base: string) => Promise<string> | undefined = () => undefined;
   if (kind === 'real') {
     const { store } = openStore(args[0]!, args[1]!);
-    app = buildServer({ store });
+    const tokenKeys = ephemeralTokenKeys();
+    app = buildServer({ store, tokenKeys });
+    token = (base) => benchServerToken(store, tokenKeys, base);
   } else if (kind === 'minimal') {
     const { store } = openStore(args[0]!, args[1]!);
     app = Fastify({ logger: false });
@@ -133,6 +144,8 @@ async function serve(kind: string, args: string[]): Promise<void> {
   }
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   console.log(`listening on ${address}/fhir`);
+  const issued = await token(`${address}/fhir`);
+  console.log(issued ? `token ${issued}` : 'no token');
 }
 
 if (isMain(import.meta.url)) {

@@ -12,6 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Connection } from '../src/store/sqlite/connection.ts';
+import { CliClientFetch } from './benchClient.ts';
 import { CLI, flags, format, isMain, machine, printFigure, type Figure } from './common.ts';
 import { benchStore, rawConnection, utcDay } from './searchData.ts';
 
@@ -39,12 +40,16 @@ interface Latencies {
   sql: number[];
 }
 
+/** Every request carries a token, as any client's must (renewed when it runs out). */
+let client: CliClientFetch;
+
 export async function runSearch(options = flags()): Promise<Figure[]> {
   console.log(`search benchmark on ${machine()}`);
   const bench = await benchStore((line) => console.log(line));
   const db = rawConnection(bench.data, bench.keys);
   const queries = clinicalQueries(db, utcDay(Date.now()));
   const server = await startServer(bench.data, bench.keys);
+  client = new CliClientFetch(bench.data, bench.keys, server.base);
   console.log(
     `  ${format(bench.marker.resources)} resources (built in ${format(bench.marker.buildSeconds)} s), ` +
       `server pid ${server.child.pid}, ${server.base}`,
@@ -371,7 +376,7 @@ function clinicalQueries(db: Connection, today: string): Query[] {
 async function checkSameResults(base: string, db: Connection, query: Query): Promise<void> {
   const c = query.cases[0];
   if (!c) throw new Error(`${query.name}: no value to search with in the data`);
-  const response = await fetch(base + c.path);
+  const response = await client.fetch(base + c.path);
   if (!response.ok) throw new Error(`${c.path}: HTTP ${response.status} ${await response.text()}`);
   const bundle = (await response.json()) as { entry?: { resource: { resourceType: string; id: string } }[] };
   const viaHttp = (bundle.entry ?? [])
@@ -389,7 +394,7 @@ async function checkSameResults(base: string, db: Connection, query: Query): Pro
 /** The path of the `page`-th page, following `next` links from the first. */
 async function followNext(base: string, path: string, page: number): Promise<string> {
   for (let at = 1; at < page; at++) {
-    const bundle = (await (await fetch(base + path)).json()) as {
+    const bundle = (await (await client.fetch(base + path)).json()) as {
       link?: { relation: string; url: string }[];
     };
     const next = bundle.link?.find((l) => l.relation === 'next')?.url;
@@ -402,7 +407,7 @@ async function followNext(base: string, path: string, page: number): Promise<str
 
 async function timeHttp(base: string, path: string): Promise<number> {
   const started = performance.now();
-  const response = await fetch(base + path);
+  const response = await client.fetch(base + path);
   await response.text();
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return performance.now() - started;
@@ -410,7 +415,7 @@ async function timeHttp(base: string, path: string): Promise<number> {
 
 /** Updates one resource that none of the queries match (not timed). */
 async function writeBetween(base: string, i: number): Promise<void> {
-  const response = await fetch(`${base}/Basic/bench-write`, {
+  const response = await client.fetch(`${base}/Basic/bench-write`, {
     method: 'PUT',
     headers: { 'content-type': 'application/fhir+json' },
     body: JSON.stringify({

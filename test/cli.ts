@@ -85,3 +85,54 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
   child.kill();
   await exited;
 }
+
+/** A client registered with `chartvault clients add --json`, as the acceptance checks make one. */
+export function addClient(
+  data: string,
+  keyDir: string,
+  scopes = 'system/*.*',
+): { client_id: string; client_secret: string } {
+  const added = chartvault(
+    'clients',
+    'add',
+    '--data',
+    data,
+    '--key-dir',
+    keyDir,
+    '--name',
+    'test-client',
+    '--scopes',
+    scopes,
+    '--json',
+  );
+  if (added.status !== 0) throw new Error(`clients add failed: ${added.stderr}`);
+  return JSON.parse(added.stdout) as { client_id: string; client_secret: string };
+}
+
+/** The Authorization header with a token for `client` from the running serve at `base` (client_secret_basic). */
+export async function clientToken(
+  base: string,
+  client: { client_id: string; client_secret: string },
+): Promise<{ authorization: string }> {
+  const response = await fetch(`${new URL(base).origin}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials',
+  });
+  const token = (await response.json()) as { access_token?: string };
+  if (!token.access_token) throw new Error(`no token from ${base}: ${JSON.stringify(token)}`);
+  return { authorization: `Bearer ${token.access_token}` };
+}
+
+/** A new `system/*.*` client's Authorization header for the running serve at `base`. */
+export async function clientAuthorization(
+  data: string,
+  keyDir: string,
+  base: string,
+  scopes = 'system/*.*',
+): Promise<{ authorization: string }> {
+  return clientToken(base, addClient(data, keyDir, scopes));
+}

@@ -39,4 +39,6 @@ export interface Principal {
   id: string;
   role: Role;
   scopes?: string[];
+  /** The patient in context of a token with `patient/` scopes: the only patient it may reach. */
+  patient?: string;
 }

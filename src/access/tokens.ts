@@ -31,6 +31,7 @@ export interface IssuedToken {
 
 interface AccessClaims extends JWTPayload {
   scope: string;
+  patient?: string;
   /** Who `sub` is: a registered client or a person's account. */
   sub_kind: 'client' | 'user';
 }
@@ -85,16 +86,17 @@ export class TokenService {
     if (await this.store.records.get(REVOKED_TOKEN_KIND, claims.jti!))
       throw new InvalidTokenError('The access token has been revoked.');
     const scopes = claims.scope.split(' ').filter(Boolean);
+    const patient = typeof claims.patient === 'string' ? { patient: claims.patient } : {};
     if (claims.sub_kind === 'client') {
       const client = await this.store.records.get<Client>(CLIENT_KIND, claims.sub!);
       if (!client || client.revoked)
         throw new InvalidTokenError('The client of this access token has been revoked.');
-      return { kind: 'client', id: client.clientId, role: 'system', scopes };
+      return { kind: 'client', id: client.clientId, role: 'system', scopes, ...patient };
     }
     const account = await this.store.records.get<Account>(ACCOUNT_KIND, accountId(claims.sub!));
     if (!account || account.disabled)
       throw new InvalidTokenError('The account of this access token is disabled.');
-    return { kind: 'user', id: account.userName, role: account.role, scopes };
+    return { kind: 'user', id: account.userName, role: account.role, scopes, ...patient };
   }
 
   /**

@@ -114,6 +114,7 @@ export function toAuditEvent(record: AuditRecord): Resource {
             : {}),
           display: agent.display ?? agent.id ?? agent.type,
         },
+        ...(agent.role ? { role: [{ text: agent.role }] } : {}),
         requestor: true,
         ...(agent.address ? { network: { address: agent.address, type: '2' } } : {}),
       },

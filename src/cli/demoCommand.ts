@@ -18,6 +18,7 @@ import { setUpStoreTls } from './keysCommand.ts';
 import { readSettings } from '../store/dataDirectory.ts';
 import { checkListenOptions, serveStore, storeTls } from './serveCommand.ts';
 import { checkTimeZone } from './timeZone.ts';
+import { demoCredentialsText, makeDemoCredentials } from './demoAccounts.ts';
 import { CliError } from './main.ts';
 
 export interface DemoOptions {
@@ -86,8 +87,12 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     `Demo practice in ${resolve(options.data)}: ${resources.length} resources (${created} new or changed) in ${seconds.toFixed(1)} s, ` +
       `time zone ${timeZone}.`,
   );
+  const credentials = await makeDemoCredentials(store);
+  const certFile = tlsFiles(options.data, options.keyDir, settings.storeId).certFile;
   if (!options.serve) {
     await store.close();
+    console.log(demoCredentialsText(credentials, 'https://HOST:PORT', certFile));
+    console.log('Serve it with chartvault serve; HOST:PORT is the address it prints.');
     return;
   }
   let tls: TlsCredentials;
@@ -97,19 +102,18 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     await store.close();
     throw error;
   }
-  await serveStore(store, { ...options, tls }, { dataDir: options.data, keyDir: options.keyDir, settings });
+  const address = await serveStore(
+    store,
+    { ...options, tls },
+    { dataDir: options.data, keyDir: options.keyDir, settings },
+  );
+  console.log(demoCredentialsText(credentials, address, certFile));
   if (tls.selfSigned) {
     console.log(
       'The certificate is self-signed, so your browser will warn before opening the address above ' +
         '(compare the fingerprint to be sure it is this server). Passkeys need a trusted certificate on a host name: see docs/operations.md.',
     );
   }
-  const certFile = tlsFiles(options.data, options.keyDir, settings.storeId).certFile;
-  console.log(
-    `Try: curl --cacert ${certFile} "https://HOST:PORT/fhir/Appointment?date=` +
-      todayIn(timeZone) +
-      '&_count=5"  (use the address above)',
-  );
 }
 
 /** Today's calendar date in a time zone, as YYYY-MM-DD. */

@@ -42,7 +42,11 @@ export async function main(argv: string[]): Promise<void> {
     .description('serve the FHIR API')
     .addOption(dataOption().makeOptionMandatory())
     .addOption(keyDirOption())
-    .option('--host <host>', 'address to listen on (loopback only until access control lands)', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'address to listen on (HTTPS on any address; plain HTTP on loopback only)',
+      '127.0.0.1',
+    )
     .option('--port <port>', 'port; 0 picks a free one', '8080')
     .option('--insecure-http', 'serve plain HTTP (loopback only)')
     .option('--read-only', 'answer reads (audited) and refuse every change: an emergency copy')

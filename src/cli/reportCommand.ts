@@ -5,7 +5,7 @@ import { CliError } from './main.ts';
 
 interface EntryView {
   time: string;
-  agent: { type: string; id?: string; display?: string; address?: string };
+  agent: { type: string; id?: string; display?: string; role?: string; address?: string };
   action: string;
   resource?: { type: string; id?: string; version?: string };
   outcome: string;
@@ -88,6 +88,6 @@ export async function reportAccessCommand(options: {
 
 function whoText(agent: EntryView['agent']): string {
   const name = agent.display ?? agent.id ?? agent.type;
-  const kind = agent.type === 'unauthenticated' ? 'unauthenticated' : agent.type;
+  const kind = agent.role ? `${agent.type}, ${agent.role}` : agent.type;
   return `${name === kind ? name : `${name} (${kind})`}${agent.address ? ` from ${agent.address}` : ''}`;
 }

@@ -13,6 +13,7 @@ import {
 } from '../store/index.ts';
 import { readBackupSchedule, restoreSnapshot, shortId, startScheduledBackups } from '../backup/index.ts';
 import { asCliError, openTarget, readKitFile } from './backupCommand.ts';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { startScheduledExports } from '../downtime/index.ts';
 import { loadDataKey } from '../store/keyStore.ts';
@@ -20,12 +21,6 @@ import { AuditTrail } from '../audit/index.ts';
 import { CliError } from './main.ts';
 import { keyRotationEntry } from './keysCommand.ts';
 import { recoverInterruptedStoreKeyRotation } from './storeKeyRotation.ts';
-
-/**
- * Whether sign-in and roles guard every request. Until they do, anyone reaching the port could read
- * every chart, so only loopback addresses are served; the access-control work sets this to true.
- */
-export const ACCESS_CONTROL_ENFORCED = false;
 
 export interface ServeOptions {
   data: string;
@@ -96,11 +91,6 @@ export function checkListenOptions(options: { host: string; port: string; insecu
         'such as a reverse proxy on this machine; without it ChartVault serves HTTPS.',
     );
   }
-  if (!loopback && !ACCESS_CONTROL_ENFORCED) {
-    throw new CliError(
-      `Refusing to listen on ${options.host}: until access control is in place ChartVault serves loopback only (127.0.0.1 or ::1).`,
-    );
-  }
   if (!/^\d+$/.test(options.port) || Number(options.port) > 65535)
     throw new CliError(`--port must be a number from 0 to 65535, not "${options.port}".`);
 }
@@ -131,7 +121,7 @@ export async function serveStore(
   store: ResourceStore,
   options: { host: string; port: string; tls?: TlsCredentials; readOnly?: boolean },
   data?: ServedData,
-): Promise<void> {
+): Promise<string> {
   // Access tokens are signed with a key kept in the key folder, so that they outlive a restart.
   const tokenKeys = data ? loadOrCreateTokenKeys(data.keyDir, data.settings.storeId) : undefined;
   const app = buildServer({ store, tls: options.tls, tokenKeys });
@@ -147,6 +137,12 @@ export async function serveStore(
       );
     }
     throw error;
+  }
+  // fastify names a loopback address for 0.0.0.0 or ::; say where the server really listens.
+  if (!isLoopback(options.host)) {
+    const bound = app.addresses()[0] as AddressInfo;
+    const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+    address = `${options.tls ? 'https' : 'http'}://${host}:${bound.port}`;
   }
   console.log(`listening on ${address}`);
   if (options.tls) {
@@ -202,6 +198,7 @@ export async function serveStore(
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  return address;
 }
 
 /** Loads the FHIR definitions before the first request rather than during it (about a second). */

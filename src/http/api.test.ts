@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fhirFetch, useTestServer } from '../../test/testServer.ts';
+import { authorizationFor, fhirFetch, useTestServer } from '../../test/testServer.ts';
 
 const server = useTestServer();
 
@@ -254,7 +254,7 @@ describe('search', () => {
     assert.equal(recent.body.total, 1);
     const post = await fetch(`${server.base}/Observation/_search`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...authorizationFor(server.base) },
       body: `patient=${p.id}`,
     });
     assert.equal(((await post.json()) as any).total, 3);

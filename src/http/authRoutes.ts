@@ -7,13 +7,7 @@
  * Registered in server.ts; encapsulated, so its error handler applies to these routes only.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  ephemeralTokenKeys,
-  handleRevocationRequest,
-  handleTokenRequest,
-  TokenService,
-  type TokenKeys,
-} from '../access/index.ts';
+import { handleRevocationRequest, handleTokenRequest, type TokenService } from '../access/index.ts';
 import type { OAuthResponse } from '../access/tokenEndpoint.ts';
 import { ASSERTION_ALGORITHMS } from '../access/tokenEndpoint.ts';
 import type { ResourceStore } from '../store/index.ts';
@@ -24,11 +18,8 @@ import { AUTHORIZE_PATH } from './pages/authorizeRoutes.ts';
 
 export interface AuthRouteOptions {
   store: ResourceStore;
-  /**
-   * The token signing key (loadOrCreateTokenKeys with the key folder). Without it, a key made in
-   * memory when the server starts: tokens then stop verifying when the process ends.
-   */
-  tokenKeys?: TokenKeys;
+  /** Issues and checks access tokens; the FHIR routes verify with the same one (server.ts). */
+  tokens: TokenService;
   tokenLifetimeSeconds?: number;
   /** Idle timeout and lifetimes of sign-in sessions; default: 15 minutes idle (or CHARTVAULT_IDLE_TIMEOUT_MINUTES), 12 hours. */
   sessionPolicy?: SessionPolicy;
@@ -44,9 +35,7 @@ export const REVOKE_PATH = '/oauth/revoke';
 export const JWKS_PATH = '/oauth/jwks';
 
 export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions): Promise<void> {
-  const tokens = new TokenService(options.store, options.tokenKeys ?? ephemeralTokenKeys(), {
-    lifetimeSeconds: options.tokenLifetimeSeconds,
-  });
+  const { tokens } = options;
   const context = { store: options.store, tokens };
   const clock = options.clock ?? Date.now;
   await app.register(pageRoutes, {

@@ -5,6 +5,7 @@
 import type { OperationOutcome } from '../fhir/outcome.ts';
 import type { Resource } from '../fhir/types.ts';
 import type { AuditAgent } from '../store/index.ts';
+import type { AccessGuard } from './accessGuard.ts';
 
 export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 
@@ -40,6 +41,11 @@ export interface FhirContext {
    * benchmark measures the API without its audit trail.
    */
   agent?: AuditAgent;
+  /**
+   * What the principal may reach (accessGuard.ts); set by the server for every request. Absent only
+   * for internal callers and the benchmark that measures the API without access control.
+   */
+  access?: AccessGuard;
 }
 
 export const etagOf = (versionId: string) => `W/"${versionId}"`;

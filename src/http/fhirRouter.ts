@@ -16,6 +16,7 @@ import type {
   StoreOperations,
   WriteOptions,
 } from '../store/index.ts';
+import type { AccessGuard } from './accessGuard.ts';
 import { processBundle } from './bundleProcessor.ts';
 import { capabilityStatement } from './capabilityStatement.ts';
 import type { FhirContext, FhirRequest, FhirResponse } from './fhirExchange.ts';
@@ -64,56 +65,98 @@ async function dispatch(
   const segments = req.path === '' ? [] : req.path.split('/');
   const { method } = req;
   const read = method === 'GET' || method === 'HEAD';
+  // Without a guard (internal callers, the audit-cost benchmark) every interaction is allowed.
+  const guard = ctx.access;
 
   if (segments.length === 0) {
     if (method === 'POST') refuseAuditEventWrites(req.body);
+    // Each entry of a batch or transaction comes back through routeRequest, and is checked there.
     if (method === 'POST' && 'transaction' in ops) return processBundle(ops, ctx, req.body, req.strict);
-    if (read) return fhir.search(ops, ctx, systemSearchTypes(req), '', req);
+    if (read) return fhir.search(ops, ctx, systemSearchTypes(req, guard), '', req);
     return notAllowed(req);
   }
   const [first, second, third, fourth] = segments as [string, string?, string?, string?];
   if (segments.length === 1 && first === 'metadata' && read)
     return { status: 200, resource: capabilityStatement() };
-  if (segments.length === 1 && first === '_history' && read)
+  if (segments.length === 1 && first === '_history' && read) {
+    if (guard) for (const type of resourceTypes()) guard.require('history', type);
+    guard?.refuseForPatientScope('history across types');
     return fhir.history(ops, ctx, '_history', req, {});
+  }
   if (segments.length === 1 && first === '_search' && method === 'POST')
-    return fhir.search(ops, ctx, systemSearchTypes(req), '', req);
+    return fhir.search(ops, ctx, systemSearchTypes(req, guard), '', req);
 
   fhir.checkResourceType(first);
   const type = first;
   if (type === 'AuditEvent') return auditEvents(ops, ctx, req, segments);
   if (segments.length === 1) {
-    if (read) return fhir.search(ops, ctx, [type], type, req);
+    if (read) {
+      guard?.require('search', type);
+      return fhir.search(ops, ctx, [type], type, req);
+    }
     // Conditional interactions look up, then write: both in one transaction, so that two concurrent
     // conditional creates cannot both create.
     if (method === 'POST') {
+      guard?.require('create', type);
+      if (req.ifNoneExist) guard?.refuseForPatientScope('conditional create');
       return req.ifNoneExist
         ? atomically(ops, (tx) => fhir.create(tx, ctx, type, req))
         : fhir.create(ops, ctx, type, req);
     }
-    if (method === 'PUT') return atomically(ops, (tx) => fhir.conditionalUpdate(tx, ctx, type, req));
-    if (method === 'DELETE') return atomically(ops, (tx) => fhir.conditionalDelete(tx, type, req));
+    if (method === 'PUT') {
+      guard?.require('update', type);
+      guard?.require('create', type);
+      guard?.refuseForPatientScope('conditional update');
+      return atomically(ops, (tx) => fhir.conditionalUpdate(tx, ctx, type, req));
+    }
+    if (method === 'DELETE') {
+      guard?.require('delete', type);
+      guard?.refuseForPatientScope('conditional delete');
+      return atomically(ops, (tx) => fhir.conditionalDelete(tx, type, req));
+    }
     return notAllowed(req);
   }
-  if (second === '_search' && segments.length === 2 && method === 'POST')
+  if (second === '_search' && segments.length === 2 && method === 'POST') {
+    guard?.require('search', type);
     return fhir.search(ops, ctx, [type], type, req);
-  if (second === '_history' && segments.length === 2 && read)
+  }
+  if (second === '_history' && segments.length === 2 && read) {
+    guard?.require('history', type);
+    guard?.refuseForPatientScope(`the history of every ${type}`);
     return fhir.history(ops, ctx, `${type}/_history`, req, { resourceType: type });
+  }
 
   const id = second!;
   fhir.checkId(id);
   if (segments.length === 2) {
-    if (read) return fhir.read(ops, ctx, type, id, req);
-    if (method === 'PUT') return fhir.update(ops, ctx, type, id, req);
-    if (method === 'DELETE') return fhir.remove(ops, type, id, req);
+    if (read) {
+      guard?.require('read', type);
+      return fhir.read(ops, ctx, type, id, req);
+    }
+    if (method === 'PUT') {
+      guard?.require('update', type);
+      if (guard?.patientScoped) await requireWritableCurrent(ops, guard, type, id);
+      return fhir.update(ops, ctx, type, id, req);
+    }
+    if (method === 'DELETE') {
+      guard?.require('delete', type);
+      if (guard?.patientScoped) await requireWritableCurrent(ops, guard, type, id);
+      return fhir.remove(ops, type, id, req);
+    }
     return notAllowed(req);
   }
   if (third === '_history' && read) {
-    if (segments.length === 3)
+    if (segments.length === 3) {
+      guard?.require('history', type);
       return fhir.history(ops, ctx, `${type}/${id}/_history`, req, { resourceType: type, id });
-    if (segments.length === 4) return fhir.vread(ops, ctx, type, id, fourth!);
+    }
+    if (segments.length === 4) {
+      guard?.require('read', type);
+      return fhir.vread(ops, ctx, type, id, fourth!);
+    }
   }
   if (type === 'Patient' && third === '$everything' && segments.length === 3 && (read || method === 'POST')) {
+    guard?.requirePatientRecord(id);
     return fhir.patientEverything(ops, ctx, id);
   }
   throw new FhirError(
@@ -123,6 +166,20 @@ async function dispatch(
   );
 }
 
+/** An update or delete by a patient-scoped app: the resource it replaces must be its patient's too. */
+async function requireWritableCurrent(
+  ops: StoreOperations,
+  guard: AccessGuard,
+  type: string,
+  id: string,
+): Promise<void> {
+  const current = await ops.read(type, id).catch((error: unknown) => {
+    if (error instanceof FhirError && (error.status === 404 || error.status === 410)) return undefined;
+    throw error;
+  });
+  if (current) guard.requireWritable(current);
+}
+
 function atomically(
   ops: StoreOperations | ResourceStore,
   work: (tx: StoreOperations) => Promise<FhirResponse>,
@@ -130,11 +187,12 @@ function atomically(
   return 'transaction' in ops ? ops.transaction(work) : work(ops);
 }
 
-function systemSearchTypes(req: FhirRequest): string[] {
+/** The types a search across types covers: `_type`, or every type; only those the principal may search. */
+function systemSearchTypes(req: FhirRequest, guard: AccessGuard | undefined): string[] {
   const requested = req.query.filter(([name]) => name === '_type').flatMap(([, value]) => value.split(','));
-  if (requested.length === 0) return resourceTypes();
   for (const type of requested) fhir.checkResourceType(type);
-  return requested;
+  const types = requested.length === 0 ? resourceTypes() : requested;
+  return guard ? guard.searchTypes(types, requested.length > 0) : types;
 }
 
 function notAllowed(req: FhirRequest): never {
@@ -155,6 +213,8 @@ function auditEvents(
   const read = req.method === 'GET' || req.method === 'HEAD';
   const search = (read && segments.length === 1) || (req.method === 'POST' && segments[1] === '_search');
   if (!read && !search) throw auditChangeRefused();
+  ctx.access?.require(search ? 'search' : 'read', 'AuditEvent');
+  ctx.access?.refuseForPatientScope('AuditEvent');
   if (!('searchAudit' in ops))
     throw new FhirError(400, 'AuditEvent cannot be read inside a transaction Bundle.', 'not-supported');
   if (search) return searchAuditEvents(ops, ctx.baseUrl, req.query, req.strict);

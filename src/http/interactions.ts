@@ -60,6 +60,7 @@ export async function create(
   req: FhirRequest,
 ): Promise<FhirResponse> {
   const resource = checkBody(req.body, type);
+  ctx.access?.requireWritable(resource);
   if (req.ifNoneExist) {
     const existing = await singleMatch(ops, type, req.ifNoneExist, 'If-None-Exist');
     if (existing) return resourceResponse(200, existing, ctx, true);
@@ -76,6 +77,8 @@ export async function read(
   req: FhirRequest,
 ): Promise<FhirResponse> {
   const stored = await ops.readJson(type, id);
+  // A patient-scoped app's read is checked against the compartment, which needs the parsed resource.
+  if (ctx.access?.patientScoped) ctx.access.requireRevealable(JSON.parse(stored.json) as Resource);
   if (req.ifNoneMatch && stored.versionId === versionFromEtag(req.ifNoneMatch)) {
     return { status: 304 };
   }
@@ -102,7 +105,9 @@ export async function vread(
   id: string,
   versionId: string,
 ): Promise<FhirResponse> {
-  return resourceResponse(200, await ops.vread(type, id, versionId), ctx);
+  const version = await ops.vread(type, id, versionId);
+  ctx.access?.requireRevealable(version);
+  return resourceResponse(200, version, ctx);
 }
 
 export async function update(
@@ -113,6 +118,7 @@ export async function update(
   req: FhirRequest,
 ): Promise<FhirResponse> {
   const resource = checkBody(req.body, type);
+  ctx.access?.requireWritable(resource);
   if (resource.id === undefined)
     throw badRequest('An update must carry the resource id in its body.', 'required');
   if (resource.id !== id)
@@ -188,8 +194,11 @@ export async function search(
 ): Promise<FhirResponse> {
   const parsed = parseSearch(types, req.query, { strict: req.strict });
   parsed.request.criteria = withLocalReferences(parsed.request.criteria, ctx.baseUrl);
+  ctx.access?.restrictSearch(parsed.request);
   const result = await ops.search(parsed.request);
-  const included = await findIncludes(ops, result.resources, parsed.includes);
+  let included = await findIncludes(ops, result.resources, parsed.includes);
+  // Included resources are of any type and may name any patient: only what the principal may see.
+  if (ctx.access) included = included.filter((resource) => ctx.access!.mayReveal(resource));
   return { status: 200, resource: searchBundle(ctx, path, req.query, parsed, result, included) };
 }
 
@@ -224,6 +233,13 @@ export async function history(
         throw new FhirError(404, `${scope.resourceType}/${scope.id} is not known.`, 'not-found');
     });
   const page = await ops.history({ ...scope, since, count, offset });
+  if (ctx.access?.patientScoped) {
+    // Versions outside the patient's compartment are left out; a history with none left is unknown.
+    const shown = page.versions.filter((v) => v.resource && ctx.access!.mayReveal(v.resource));
+    if (shown.length === 0 && page.versions.length > 0)
+      throw new FhirError(404, `${scope.resourceType}/${scope.id} is not known.`, 'not-found');
+    page.versions = page.versions.filter((v) => !v.resource || shown.includes(v));
+  }
   return { status: 200, resource: historyBundle(ctx, path, req.query, page, count, offset) };
 }
 
@@ -256,13 +272,15 @@ export async function patientEverything(
       }
     }
   }
+  // Only the types the principal may read (front desk gets no results or notes), as search would.
+  const shown = ctx.access ? resources.filter((r) => ctx.access!.mayReveal(r)) : resources;
   return {
     status: 200,
     resource: {
       resourceType: 'Bundle',
       type: 'searchset',
-      total: resources.length,
-      entry: resources.map((r) => ({
+      total: shown.length,
+      entry: shown.map((r) => ({
         fullUrl: `${ctx.baseUrl}/${r.resourceType}/${r.id}`,
         resource: r,
         search: { mode: 'match' },

@@ -6,19 +6,26 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { FhirError, operationOutcome, type IssueCode } from '../fhir/outcome.ts';
 import type { Resource } from '../fhir/types.ts';
 import type { ResourceStore } from '../store/index.ts';
-import type { FhirMethod, FhirRequest, FhirResponse } from './fhirExchange.ts';
-import { unauthenticatedAgent } from '../audit/agents.ts';
+import type { FhirContext, FhirMethod, FhirRequest, FhirResponse } from './fhirExchange.ts';
+import { principalAgent, unauthenticatedAgent } from '../audit/agents.ts';
 import { routeRequest } from './fhirRouter.ts';
 import { parseJsonBody } from './jsonBody.ts';
 import { setSecurityHeaders } from './securityHeaders.ts';
 import { httpsOptions, type TlsCredentials } from './tls.ts';
 import { authRoutes, type AccessRouteSettings } from './authRoutes.ts';
-import type { TokenKeys } from '../access/index.ts';
+import { ephemeralTokenKeys, TokenService, type TokenKeys } from '../access/index.ts';
+import { AccessGuard } from './accessGuard.ts';
+import { authenticate, sendUnauthorized, TokenRequired } from './bearerAuth.ts';
 
 export interface ServerOptions {
   store: ResourceStore;
   /** false only in a benchmark that measures the cost of the audit trail: interactions go unrecorded. */
   audit?: boolean;
+  /**
+   * false only in a benchmark that measures the cost of access control: /fhir answers without a
+   * token. `chartvault serve` never sets it.
+   */
+  accessControl?: boolean;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes?: number;
   /** Serve HTTPS with this certificate and key; without it, plain HTTP (loopback only, see serve). */
@@ -71,6 +78,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     setSecurityHeaders(request, reply);
   });
 
+  // One token service for the OAuth routes that issue tokens and for /fhir that checks them.
+  const tokens = new TokenService(options.store, options.tokenKeys ?? ephemeralTokenKeys(), {
+    lifetimeSeconds: options.access?.tokenLifetimeSeconds,
+  });
+
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     // The raw path, not a normalised URL: `Patient/%2e%2e` must be refused, not resolved to the base.
     const [rawPath, rawQuery = ''] = request.url.split('?', 2) as [string, string?];
@@ -99,12 +111,41 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       strict: /handling=strict/.test(header(request, 'prefer') ?? ''),
     };
     const baseUrl = `${request.protocol}://${request.host}/fhir`;
-    // Until access control fills in the principal, the audit trail knows where a request came from.
-    const agent = options.audit === false ? undefined : unauthenticatedAgent(request.ip);
-    const response = await routeRequest(options.store, { baseUrl, agent }, fhirRequest);
+    const audited = options.audit !== false;
+    let context: FhirContext;
+    if (options.accessControl === false || isPublic(fhirRequest)) {
+      context = { baseUrl, agent: audited ? unauthenticatedAgent(request.ip) : undefined };
+    } else {
+      try {
+        const principal = await authenticate(
+          tokens,
+          request.headers.authorization,
+          baseUrl,
+          options.access?.clock?.(),
+        );
+        context = {
+          baseUrl,
+          agent: audited ? principalAgent(principal, request.ip) : undefined,
+          access: new AccessGuard(principal),
+        };
+      } catch (error) {
+        if (!(error instanceof TokenRequired)) throw error;
+        // Recorded like any refused access, with the address it came from (no token, no name).
+        if (audited)
+          await options.store.appendAudit({
+            agent: unauthenticatedAgent(request.ip),
+            action: 'authenticate',
+            outcome: 'failure',
+            status: 401,
+            detail: { error: error.code },
+          });
+        return sendUnauthorized(reply, error);
+      }
+    }
+    const response = await routeRequest(options.store, context, fhirRequest);
     return send(reply, response, request, query);
   };
-  app.register(authRoutes, { ...options.access, store: options.store, tokenKeys: options.tokenKeys });
+  app.register(authRoutes, { ...options.access, store: options.store, tokens });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/fhir', handler: handle });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/fhir/*', handler: handle });
 
@@ -141,6 +182,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     );
   });
   return app;
+}
+
+/** What anyone may read without a token: the CapabilityStatement (SMART apps discover the server there). */
+function isPublic(request: FhirRequest): boolean {
+  return request.path === 'metadata' && (request.method === 'GET' || request.method === 'HEAD');
 }
 
 /** Decodes each path segment on its own, so an encoded slash cannot add a segment. */

@@ -164,6 +164,8 @@ export interface AuditAgent {
   type: string;
   id?: string;
   display?: string;
+  /** The role the agent acted in (access/roles.ts), for requests with a verified token. */
+  role?: string;
   address?: string;
 }
 

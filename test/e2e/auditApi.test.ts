@@ -58,7 +58,10 @@ describe('audit of FHIR interactions', () => {
     assert.deepEqual(summary, ['R search 0', 'R read 0', 'C create 0', 'C create 0']);
     const [search, read] = found;
     assert.equal(read.agent[0].network.address, '127.0.0.1');
-    assert.equal(read.agent[0].type.text, 'unauthenticated');
+    // The registered system client whose token the test server's requests carry, with its role.
+    assert.equal(read.agent[0].type.text, 'client');
+    assert.match(read.agent[0].who.identifier.value, /\S/);
+    assert.equal(read.agent[0].role[0].text, 'system');
     assert.equal(read.entity[0].what.reference, `Patient/${patientId}`);
     // The search returned the Observation and, as an include, the Patient: both name the patient.
     assert.ok(search.entity.some((e: any) => e.what.reference === `Patient/${patientId}`));
@@ -95,9 +98,13 @@ describe('audit of FHIR interactions', () => {
     await temp.store.create({ resourceType: 'Patient', active: false }); // by the process's OS user
     const cliAgent = JSON.parse((await temp.store.searchAudit({ limit: 1, descending: true }))[0]!.entry)
       .agent.id;
+    // The same OS user registered the test server's client before: that, and this create.
     const byAgent = await events(`agent=${encodeURIComponent(cliAgent)}`);
-    assert.equal(byAgent.length, 1);
-    assert.equal(byAgent[0].agent[0].who.identifier.value, cliAgent);
+    assert.deepEqual(
+      byAgent.map((e: any) => e.subtype[0].code),
+      ['client-add', 'create'],
+    );
+    assert.ok(byAgent.every((e: any) => e.agent[0].who.identifier.value === cliAgent));
     const one = await fhirFetch(`${server.base}/AuditEvent/${creates[0].id}`);
     assert.equal(one.status, 200);
     assert.equal(one.body.id, creates[0].id);
@@ -216,7 +223,7 @@ describe('audit of FHIR interactions', () => {
     const table = accessReport();
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, new RegExp(`Access to the record of Patient/${patientId}: \\d+ entries`));
-    assert.match(table.stdout, /unauthenticated from 127\.0\.0\.1 +read/);
+    assert.match(table.stdout, /[0-9a-f-]{36} \(client, system\) from 127\.0\.0\.1 +read/);
     const json = accessReport('--json', '--since', '2000-01-01');
     const report = JSON.parse(json.stdout);
     assert.ok(report.accesses.some((a: any) => a.action === 'search' && a.agent.address === '127.0.0.1'));

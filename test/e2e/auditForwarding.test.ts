@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type Server } from 'node:tls';
-import { chartvault, startServe, stopProcess } from '../cli.ts';
+import { chartvault, clientAuthorization, startServe, stopProcess } from '../cli.ts';
 import { fhirFetch } from '../testServer.ts';
 import { tempFolder } from '../testStore.ts';
 
@@ -45,6 +45,7 @@ describe('audit forwarding', () => {
   let syslog: Server;
   let received = Buffer.alloc(0);
   let serve: Awaited<ReturnType<typeof startServe>> | undefined;
+  let auth: { authorization: string };
 
   before(async () => {
     const cert = join(folder.path, 'syslog.crt');
@@ -97,6 +98,7 @@ describe('audit forwarding', () => {
     assert.equal(forward.status, 0, forward.stderr);
     assert.match(forward.stdout, /will be forwarded/);
     serve = await startServe(data, keys);
+    auth = await clientAuthorization(data, keys, serve.base);
   });
   after(async () => {
     if (serve) await stopProcess(serve.process);
@@ -108,9 +110,10 @@ describe('audit forwarding', () => {
     const created = await fhirFetch(`${serve!.base}/Patient`, {
       method: 'POST',
       body: { resourceType: 'Patient', name: [{ family: 'Wrenhollow' }] },
+      headers: auth,
     });
     assert.equal(created.status, 201);
-    const searched = await fhirFetch(`${serve!.base}/Patient?family=Wrenhollow`);
+    const searched = await fhirFetch(`${serve!.base}/Patient?family=Wrenhollow`, { headers: auth });
     assert.equal(searched.status, 200);
     assert.equal(searched.body.entry?.length, 1, JSON.stringify(searched.body));
 
@@ -135,7 +138,7 @@ describe('audit forwarding', () => {
       return all.some((m) => / search - /.test(m)) ? all : undefined;
     });
     for (const message of messages)
-      assert.match(message, /^<1(10|08)>1 \d{4}-\d\d-\d\dT\S+Z \S+ chartvault \d+ \w+ - \{/);
+      assert.match(message, /^<1(10|08)>1 \d{4}-\d\d-\d\dT\S+Z \S+ chartvault \d+ [\w-]+ - \{/);
     const forwarded = JSON.parse(messages.find((m) => / search - /.test(m))!.replace(/^.*? search - /, ''));
     assert.equal(forwarded.seq, search.seq);
     assert.ok(!received.toString().includes('Wrenhollow'));

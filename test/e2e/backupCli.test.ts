@@ -163,12 +163,16 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
     body: 'grant_type=client_credentials',
   });
   assert.equal(token.status, 200, await token.clone().text());
-  assert.equal(((await token.json()) as { scope: string }).scope, 'system/*.rs');
-  const history = (await (await fetch(`${base}/Patient/backup-test-1/_history`)).json()) as any;
+  const issued = (await token.json()) as { scope: string; access_token: string };
+  assert.equal(issued.scope, 'system/*.rs');
+  const auth = { authorization: `Bearer ${issued.access_token}` };
+  const history = (await (
+    await fetch(`${base}/Patient/backup-test-1/_history`, { headers: auth })
+  ).json()) as any;
   assert.deepEqual(history.entry.map((e: any) => e.resource.birthDate).sort(), ['1950-03-04', '1950-03-05']);
-  const current = (await (await fetch(`${base}/Patient/backup-test-1`)).json()) as any;
+  const current = (await (await fetch(`${base}/Patient/backup-test-1`, { headers: auth })).json()) as any;
   assert.equal(current.meta.versionId, '2');
-  const found = (await (await fetch(`${base}/Patient?family=${FAMILY}`)).json()) as any;
+  const found = (await (await fetch(`${base}/Patient?family=${FAMILY}`, { headers: auth })).json()) as any;
   assert.equal(found.entry.length, 1);
 
   // The restored store carries on in the same target, while it serves: same history, same chain; its

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tempFolder } from '../testStore.ts';
-import { chartvault, startServe, stopProcess } from '../cli.ts';
+import { chartvault, clientAuthorization, startServe, stopProcess } from '../cli.ts';
 
 const folder = tempFolder('chartvault-cli-');
 const data = join(folder.path, 'data');
@@ -16,12 +16,14 @@ const keyDir = join(folder.path, 'keys');
 const UNUSUAL = 'Zyxwvutsrqponmlkjih-Oberwaldhausen';
 let server: ChildProcess;
 let base: string;
+let auth: { authorization: string };
 
 before(async () => {
   const init = chartvault('init', '--data', data, '--key-dir', keyDir, '--yes');
   assert.equal(init.status, 0, init.stderr);
   assert.match(init.stdout, new RegExp(keyDir.replace(/[/.]/g, '\\$&')));
   ({ base, process: server } = await startServe(data, keyDir));
+  auth = await clientAuthorization(data, keyDir, base);
 });
 
 after(async () => {
@@ -38,7 +40,7 @@ test('init refuses to overwrite an existing store', () => {
 test('create and read a patient over HTTP, search by family and birth date, and find the name nowhere on disk', async () => {
   const created = await fetch(`${base}/Patient`, {
     method: 'POST',
-    headers: { 'content-type': 'application/fhir+json', prefer: 'return=representation' },
+    headers: { 'content-type': 'application/fhir+json', prefer: 'return=representation', ...auth },
     body: JSON.stringify({
       resourceType: 'Patient',
       name: [{ family: UNUSUAL, given: ['Test'] }],
@@ -47,15 +49,85 @@ test('create and read a patient over HTTP, search by family and birth date, and 
   });
   assert.equal(created.status, 201);
   const patient = (await created.json()) as any;
-  const read = (await (await fetch(`${base}/Patient/${patient.id}`)).json()) as any;
+  const read = (await (await fetch(`${base}/Patient/${patient.id}`, { headers: auth })).json()) as any;
   assert.equal(read.name[0].family, UNUSUAL);
-  const found = (await (await fetch(`${base}/Patient?family=${UNUSUAL}&birthdate=1961-07-21`)).json()) as any;
+  const found = (await (
+    await fetch(`${base}/Patient?family=${UNUSUAL}&birthdate=1961-07-21`, { headers: auth })
+  ).json()) as any;
   assert.equal(found.total, 1);
   const files = readdirSync(data, { recursive: true, encoding: 'utf8' })
     .map((f) => join(data, f))
     .filter((f) => statSync(f).isFile());
   for (const file of files)
     assert.ok(!readFileSync(file).includes(UNUSUAL), `${file} holds the name in plaintext`);
+});
+
+test('the acceptance flow: a client from clients add --json gets a token, creates and reads a patient, finds the AuditEvents; a tampered token gets 401; audit verify passes', async () => {
+  const added = chartvault(
+    'clients',
+    'add',
+    '--data',
+    data,
+    '--key-dir',
+    keyDir,
+    '--name',
+    'acceptance-script',
+    '--scopes',
+    'system/*.*',
+    '--json',
+  );
+  assert.equal(added.status, 0, added.stderr);
+  const { client_id, client_secret } = JSON.parse(added.stdout) as Record<string, string>;
+  const config = (await (await fetch(`${base}/.well-known/smart-configuration`)).json()) as any;
+  const issued = await fetch(config.token_endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${client_id}:${client_secret}`).toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials&scope=system%2F*.*',
+  });
+  assert.equal(issued.status, 200);
+  const { access_token } = (await issued.json()) as { access_token: string };
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}`, accept: 'application/fhir+json' });
+
+  const created = await fetch(`${base}/Patient`, {
+    method: 'POST',
+    headers: { ...bearer(access_token), 'content-type': 'application/fhir+json' },
+    body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Acceptanceflow' }] }),
+  });
+  assert.equal(created.status, 201);
+  const id = ((await created.json()) as { id: string }).id;
+  assert.equal((await fetch(`${base}/Patient/${id}`, { headers: bearer(access_token) })).status, 200);
+  const audit = (await (
+    await fetch(`${base}/AuditEvent?patient=${id}`, { headers: bearer(access_token) })
+  ).json()) as any;
+  const recorded = audit.entry.map((e: any) => e.resource);
+  assert.deepEqual(recorded.map((e: any) => e.subtype[0].code).sort(), ['create', 'read']);
+  assert.ok(recorded.every((e: any) => e.agent[0].who.identifier.value === client_id));
+
+  // One character of the signature changed, then the payload re-signed by nobody: both refused.
+  const [header, payload, signature] = access_token.split('.') as [string, string, string];
+  const flipped = signature[5] === 'A' ? 'B' : 'A';
+  const tamperedSignature = `${header}.${payload}.${signature.slice(0, 5)}${flipped}${signature.slice(6)}`;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  const widened = Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url');
+  for (const token of [tamperedSignature, `${header}.${widened}.${signature}`, 'not-a-token']) {
+    const refused = await fetch(`${base}/Patient/${id}`, { headers: bearer(token) });
+    assert.equal(refused.status, 401, token);
+    assert.match(
+      refused.headers.get('www-authenticate')!,
+      /^Bearer realm="ChartVault", error="invalid_token"/,
+    );
+    assert.equal(((await refused.json()) as any).resourceType, 'OperationOutcome');
+  }
+  const anonymous = await fetch(`${base}/Patient/${id}`);
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer realm="ChartVault"');
+  assert.equal((await fetch(`${base}/metadata`)).status, 200, 'the CapabilityStatement is public');
+
+  const verify = chartvault('audit', 'verify', '--data', data, '--key-dir', keyDir);
+  assert.equal(verify.status, 0, verify.stderr + verify.stdout);
 });
 
 test('import works while serve runs on the same data directory, and re-import adds nothing', async () => {
@@ -74,7 +146,7 @@ test('import works while serve runs on the same data directory, and re-import ad
   assert.equal(first.status, 3, 'exit code 3 reports rejected files');
   assert.match(first.stdout, /Patient\s+3\s+0\s+0/);
   assert.match(first.stdout, /broken\.json: not valid JSON/);
-  const found = (await (await fetch(`${base}/Patient?family=Ndjsonfamily`)).json()) as any;
+  const found = (await (await fetch(`${base}/Patient?family=Ndjsonfamily`, { headers: auth })).json()) as any;
   assert.equal(found.total, 3, 'the running server sees what the CLI imported');
   const second = chartvault('import', '--data', data, '--key-dir', keyDir, join(input, 'Patient.ndjson'));
   assert.equal(second.status, 0);

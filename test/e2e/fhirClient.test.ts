@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client } from 'fhir-kit-client';
 import { createTempStore, type TempStore } from '../testStore.ts';
-import { startServer, type TestServer } from '../testServer.ts';
+import { authorizationFor, startServer, type TestServer } from '../testServer.ts';
 
 let temp: TempStore;
 let server: TestServer;
@@ -12,7 +12,8 @@ let client: any;
 before(async () => {
   temp = createTempStore();
   server = await startServer(temp.store);
-  client = new Client({ baseUrl: server.base });
+  // The client sends the test server's bearer token, as any FHIR client of ChartVault must.
+  client = new Client({ baseUrl: server.base, customHeaders: authorizationFor(server.base) });
 });
 after(async () => {
   await server.close();

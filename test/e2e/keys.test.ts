@@ -14,7 +14,7 @@ import { openStore, readSettings } from '../../src/store/index.ts';
 import { databasePath } from '../../src/store/dataDirectory.ts';
 import { keyFilePath, pendingDataKeyFilePath } from '../../src/store/keyStore.ts';
 import { openConnection } from '../../src/store/sqlite/connection.ts';
-import { chartvault, startServe, demoPractice, stopProcess } from '../cli.ts';
+import { addClient, chartvault, clientToken, startServe, demoPractice, stopProcess } from '../cli.ts';
 import { pinnedGet } from '../httpsClient.ts';
 import { tempFolder } from '../testStore.ts';
 
@@ -198,6 +198,7 @@ test('keys rotate-store re-encrypts under a new key: the old key no longer opens
 
 test('a rotation cut short after the rekey is finished by the next serve', async () => {
   const { storeId } = readSettings(data);
+  const client = addClient(data, keyDir);
   const oldKey = currentKey();
   const before = digestOfDatabase(oldKey);
   // The state a crash between the rekey and the rename leaves: the database under the pending key.
@@ -214,7 +215,10 @@ test('a rotation cut short after the rekey is finished by the next serve', async
   assert.match(served.output, /Finished an interrupted data key rotation/);
   assert.deepEqual(currentKey(), newKey);
   assert.equal(existsSync(pendingDataKeyFilePath(keyDir, storeId)), false);
-  const patients = (await (await fetch(`${served.base}/Patient?_summary=count`)).json()) as { total: number };
+  const auth = await clientToken(served.base, client);
+  const patients = (await (
+    await fetch(`${served.base}/Patient?_summary=count`, { headers: auth })
+  ).json()) as { total: number };
   assert.equal(patients.total, 12);
   await stop(served.process);
   assert.deepEqual(digestOfDatabase(newKey), before);

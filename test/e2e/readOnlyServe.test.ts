@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chartvault, CLI, stopProcess } from '../cli.ts';
+import { addClient, chartvault, CLI, clientToken, stopProcess } from '../cli.ts';
 import { tempFolder } from '../testStore.ts';
 
 const folder = tempFolder('chartvault-read-only-');
@@ -46,6 +46,8 @@ test('serve --read-only --from-backup restores, answers reads, refuses changes, 
     JSON.stringify({ resourceType: 'Patient', id: 'emergency-1', birthDate: '1944-04-04' }),
   );
   assert.equal(chartvault('import', '--data', data, '--key-dir', keys, '--no-progress', patient).status, 0);
+  // Registered before the backup: the emergency copy knows the practice's clients and accounts.
+  const client = addClient(data, keys);
   assert.equal(chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target).status, 0);
 
   const copy = join(folder.path, 'copy');
@@ -76,10 +78,11 @@ test('serve --read-only --from-backup restores, answers reads, refuses changes, 
     copyKeys,
   );
   assert.match(output(), /Restored snapshot [0-9a-f]{12} .*: 1 resources/);
-  const read = await fetch(`${base}/Patient/emergency-1`);
+  const auth = await clientToken(base, client);
+  const read = await fetch(`${base}/Patient/emergency-1`, { headers: auth });
   assert.equal(read.status, 200);
   assert.equal(((await read.json()) as { birthDate: string }).birthDate, '1944-04-04');
-  const search = await fetch(`${base}/Patient?birthdate=1944-04-04`);
+  const search = await fetch(`${base}/Patient?birthdate=1944-04-04`, { headers: auth });
   assert.equal(((await search.json()) as { total: number }).total, 1);
 
   const changes: [string, string, unknown][] = [
@@ -99,14 +102,15 @@ test('serve --read-only --from-backup restores, answers reads, refuses changes, 
   for (const [method, path, body] of changes) {
     const response = await fetch(`${base}/${path}`, {
       method,
-      ...(body ? { headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) } : {}),
+      headers: { ...auth, ...(body ? { 'content-type': 'application/fhir+json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
     const outcome = (await response.json()) as { resourceType: string; issue?: { diagnostics: string }[] };
     const bundleRefusal = outcome.resourceType === 'Bundle';
     assert.ok(response.status === 403 || bundleRefusal, `${method} ${path}: ${response.status}`);
     assert.match(JSON.stringify(outcome), /read-only emergency copy/, `${method} ${path}`);
   }
-  const still = await fetch(`${base}/Patient/emergency-1`);
+  const still = await fetch(`${base}/Patient/emergency-1`, { headers: auth });
   assert.equal(((await still.json()) as { birthDate: string }).birthDate, '1944-04-04', 'nothing changed');
   await stopProcess(server!);
 

@@ -4,7 +4,7 @@
  * real TLS; the client trusts the store's certificate and nothing else.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { makeSelfSignedCertificate } from '../../src/x509/serverCertificate.ts';
 import { readSettings } from '../../src/store/index.ts';
 import { tlsKeyFilePath } from '../../src/store/keyStore.ts';
-import { chartvault, startServe, stopProcess } from '../cli.ts';
+import { chartvault, CLI, startServe, stopProcess } from '../cli.ts';
 import { pinnedGet } from '../httpsClient.ts';
 import { tempFolder } from '../testStore.ts';
 
@@ -141,7 +141,7 @@ test('--insecure-http serves plain HTTP on loopback, with the same headers but n
   await stopProcess(plain.process);
 });
 
-test('plain HTTP off loopback is refused with a clear message; so is any non-loopback host until access control', () => {
+test('plain HTTP off loopback is refused with a clear message; HTTPS listens on every address', async () => {
   for (const host of ['0.0.0.0', '192.0.2.10', '::']) {
     const plain = chartvault(
       'serve',
@@ -161,9 +161,29 @@ test('plain HTTP off loopback is refused with a clear message; so is any non-loo
       /Refusing plain HTTP on .*--insecure-http is for loopback only \(127\.0\.0\.1, ::1 or localhost\)/,
     );
     assert.doesNotMatch(plain.stderr, /at .*\.ts:\d+/, 'no stack trace');
-    const tls = chartvault('serve', '--data', data, '--key-dir', keyDir, '--host', host, '--port', '0');
-    assert.equal(tls.status, 1);
-    assert.match(tls.stderr, /until access control is in place ChartVault serves loopback only/);
+  }
+  // Every request to /fhir needs a token now, so HTTPS may face the practice's network.
+  const wide = spawn(
+    'node',
+    [CLI, 'serve', '--data', data, '--key-dir', keyDir, '--host', '0.0.0.0', '--port', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      wide.stdout!.on('data', (chunk) => {
+        out += chunk;
+        const match = /listening on https:\/\/0\.0\.0\.0:(\d+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      wide.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+    });
+    const refused = await pinnedGet(`https://127.0.0.1:${port}/fhir/Patient`, ca());
+    assert.equal(refused.status, 401, 'reachable, and closed without a token');
+  } finally {
+    await stopProcess(wide);
   }
 });
 
