@@ -7,7 +7,7 @@
  */
 import { INTERACTIONS, INTERACTION_LETTERS, type Interaction } from './interactions.ts';
 import { ROLES, type Principal, type Role } from './roles.ts';
-import { parseScopes, scopesAllow } from './scopes.ts';
+import { parseScopes, scopesAllow, type ParsedScope } from './scopes.ts';
 
 export { INTERACTIONS, type Interaction } from './interactions.ts';
 
@@ -213,8 +213,7 @@ export function decide(principal: Principal, interaction: Interaction, resourceT
     };
   }
   if (principal.scopes !== undefined) {
-    const { resourceScopes } = parseScopes(principal.scopes.join(' '));
-    if (!scopesAllow(resourceScopes, interaction, resourceType)) {
+    if (!scopesAllow(resourceScopesOf(principal.scopes), interaction, resourceType)) {
       return {
         allowed: false,
         reason: `the granted scopes do not include ${interaction} on ${resourceType}`,
@@ -222,6 +221,18 @@ export function decide(principal: Principal, interaction: Interaction, resourceT
     }
   }
   return { allowed: true, reason: `${principal.role} may ${interaction} ${resourceType}` };
+}
+
+/** A principal's scopes, parsed once per principal (a request asks `decide` several times). */
+const parsedScopes = new WeakMap<string[], ParsedScope[]>();
+
+function resourceScopesOf(scopes: string[]): ParsedScope[] {
+  let parsed = parsedScopes.get(scopes);
+  if (!parsed) {
+    parsed = parseScopes(scopes.join(' ')).resourceScopes;
+    parsedScopes.set(scopes, parsed);
+  }
+  return parsed;
 }
 
 /** What `principal` may do on `resourceType`: the intersection of role and scopes, as a set. */

@@ -36,8 +36,17 @@ interface AccessClaims extends JWTPayload {
   sub_kind: 'client' | 'user';
 }
 
+/** Tokens whose signature and claims were checked, kept until they expire (bounded), by token text. */
+const MAX_VERIFIED_TOKENS = 10_000;
+
 export class TokenService {
   readonly lifetimeSeconds: number;
+  /**
+   * The signature check is the costly part of a verification (an ECDSA verify) and its answer never
+   * changes for the same text, so it is remembered. Expiry, audience, revocation and the principal
+   * are still checked on every request.
+   */
+  private readonly verified = new Map<string, AccessClaims>();
 
   constructor(
     private readonly store: ResourceStore,
@@ -82,7 +91,7 @@ export class TokenService {
    * for another audience, revoked, or its client/account revoked or disabled since it was issued.
    */
   async verifyAccessToken(token: string, expectedAudience: string, now = Date.now()): Promise<Principal> {
-    const claims = await this.verifySignature(token, { audience: expectedAudience, now });
+    const claims = await this.verifiedClaims(token, expectedAudience, now);
     if (await this.store.records.get(REVOKED_TOKEN_KIND, claims.jti!))
       throw new InvalidTokenError('The access token has been revoked.');
     const scopes = claims.scope.split(' ').filter(Boolean);
@@ -117,6 +126,22 @@ export class TokenService {
       { sub: claims.sub },
       { expiresAt: claims.exp! * 1000 },
     );
+  }
+
+  private async verifiedClaims(token: string, audience: string, now: number): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known && known.aud === audience && known.exp! * 1000 > now) return known;
+    const claims = await this.verifySignature(token, { audience, now });
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) {
+      // Drop the oldest half: simple, and a busy server re-verifies at most once per token.
+      let drop = MAX_VERIFIED_TOKENS / 2;
+      for (const key of this.verified.keys()) {
+        if (drop-- <= 0) break;
+        this.verified.delete(key);
+      }
+    }
+    this.verified.set(token, claims);
+    return claims;
   }
 
   /** The public key as a JWKS, for resource servers that check tokens themselves. */
