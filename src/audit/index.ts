@@ -15,6 +15,10 @@ export {
   createAuditSigningKey,
   ensureAuditSigningKey,
   loadAuditSigningKey,
+  replaceAuditSigningKey,
+  appendEarlierAuditKey,
+  rawPublicKey,
   AuditKeyError,
+  type AuditSigningKey,
 } from './signingKey.ts';
 export { verifyAuditChain, type VerifyReport } from './verify.ts';

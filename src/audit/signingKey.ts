@@ -4,7 +4,20 @@
  * 0600 file, never overwritten.
  */
 import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** The fixed DER prefix of a PKCS #8 Ed25519 private key (RFC 8410), before the 32-byte seed. */
@@ -140,4 +153,46 @@ export function knownAuditPublicKeys(
   const own = loadAuditSigningKey(keyDir, storeId);
   if (own) known[own.keyId] = rawPublicKey(own.publicKey).toString('hex');
   return known;
+}
+
+// ---- Rotation (docs/audit-chain.md, "Rotating the signing key") ----
+
+/**
+ * Adds (or, for a key id already listed, replaces) one earlier key, keeping the others: the new list is
+ * written to a temporary file, synced, and renamed over the old one, so a crash leaves one or the other.
+ */
+export function appendEarlierAuditKey(dataDir: string, key: EarlierAuditKey): void {
+  const keys = [...readEarlierAuditKeys(dataDir).filter((k) => k.keyId !== key.keyId), key];
+  const file = earlierKeysFilePath(dataDir);
+  writeFileDurably(`${file}.new`, JSON.stringify({ keys }, null, 2) + '\n', file);
+}
+
+/**
+ * Replaces the store's signing key with a new random one: the seed goes to `<file>.new` (0600), is
+ * synced and renamed over the key file, so a crash leaves the old key or the new one, never half of one.
+ */
+export function replaceAuditSigningKey(keyDir: string, storeId: string): AuditSigningKey {
+  const file = auditKeyFilePath(keyDir, storeId);
+  if (!existsSync(file)) throw new AuditKeyError(`There is no audit signing key at ${file} to replace.`);
+  writeFileDurably(`${file}.new`, randomBytes(32).toString('hex') + '\n', file);
+  return loadAuditSigningKey(keyDir, storeId)!;
+}
+
+/** Writes `temp` (0600, fresh), syncs it, renames it over `target` and syncs the folder. */
+function writeFileDurably(temp: string, text: string, target: string): void {
+  rmSync(temp, { force: true });
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, target);
+  const dir = openSync(dirname(target), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }

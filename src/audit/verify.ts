@@ -49,9 +49,9 @@ export async function verifyAuditChain(options: {
     uncheckpointed: 0,
   });
 
-  // 1. Signatures first: a checkpoint that does not verify cannot vouch for anything. A restored store
-  // also accepts the keys that signed its chain before the restore, each only for the checkpoints it
-  // signed then (docs/audit-chain.md, "After a restore").
+  // 1. Signatures first: a checkpoint that does not verify cannot vouch for anything. A restored or
+  // rotated store also accepts the keys that signed its chain before, each only for the checkpoints it
+  // signed then (docs/audit-chain.md, "After a restore" and "Rotating the signing key").
   const checkpoints: { where: string; line: CheckpointLine; inDatabase: boolean }[] = [];
   const keyId = publicKey ? keyIdOf(publicKey) : '';
   const earlier = new Map(readEarlierAuditKeys(options.dataDir).map((k) => [k.keyId, k]));
@@ -70,7 +70,7 @@ export async function verifyAuditChain(options: {
     if (!signer) {
       if (before)
         return failed(
-          `${item.where} was signed by the key of before the restore (${line.key}), which vouches only up to #${before.until}, but covers #${line.seq}`,
+          `${item.where} was signed by an earlier key, the key of before the restore or rotation (${line.key}), which vouches only up to #${before.until}, but covers #${line.seq}`,
           0,
         );
       if (!publicKey)

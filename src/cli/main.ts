@@ -311,7 +311,14 @@ export async function main(argv: string[]): Promise<void> {
       'where to write the new kit (default: in the key folder, the old one kept aside)',
     )
     .action(async (options) => (await import('./backupKeyRotation.ts')).rotateBackupKeyCommand(options));
-  // keys rotate-audit: the audit module registers its signing key's rotation here.
+  keys
+    .command('rotate-audit')
+    .description(
+      "a new signing key for the audit chain's checkpoints; the old one stays valid for those it signed (stop serve first)",
+    )
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .action(async (options) => (await import('./auditKeyRotation.ts')).rotateAuditKeyCommand(options));
 
   const users = program
     .command('users')
