@@ -31,6 +31,11 @@ export interface Account {
   userName: string;
   displayName: string;
   role: HumanRole;
+  /**
+   * The Practitioner this person is in the records (`Practitioner/{id}` without the type): what
+   * makes them part of a patient's care team, for restricted charts (restrictedCharts.ts).
+   */
+  practitioner?: string;
   passwordHash?: string;
   /** A one-time code that lets the person set their first password; only its hash is kept. */
   enrolment?: { codeHash: string; expiresAt: number };
@@ -46,6 +51,7 @@ export interface AccountSummary {
   userName: string;
   displayName: string;
   role: HumanRole;
+  practitioner?: string;
   disabled: boolean;
   mfaEnrolled: boolean;
   passwordSet: boolean;
@@ -75,6 +81,8 @@ export interface NewAccount {
   role: string;
   /** When absent, a one-time enrolment code is made instead. */
   password?: string;
+  /** The person's Practitioner id, for care teams (restricted charts). */
+  practitioner?: string;
 }
 
 export async function addAccount(
@@ -109,6 +117,7 @@ export async function addAccount(
     userName: id,
     displayName,
     role: input.role,
+    ...(input.practitioner !== undefined ? { practitioner: checkPractitionerId(input.practitioner) } : {}),
     passwordHash,
     enrolment,
     mfa: { required: true, totpConfirmed: false, recoveryCodeHashes: [] },
@@ -152,7 +161,12 @@ export async function updateAccount(
   store: ResourceStore,
   userName: string,
   actor: Actor,
-  action: 'account-disable' | 'account-reset-mfa' | 'account-password' | 'account-mfa-enrol',
+  action:
+    | 'account-disable'
+    | 'account-reset-mfa'
+    | 'account-password'
+    | 'account-mfa-enrol'
+    | 'account-practitioner',
   change: (account: Account) => void,
   now = Date.now(),
 ): Promise<Account> {
@@ -167,6 +181,31 @@ export async function updateAccount(
     await recordAccessEvent(tx, { action, actor, outcome: 'success', target: id });
     return account;
   });
+}
+
+/** Links a person to their Practitioner resource (or unlinks, with undefined): their care teams follow. */
+export async function linkPractitioner(
+  store: ResourceStore,
+  userName: string,
+  practitioner: string | undefined,
+  actor: Actor,
+): Promise<AccountSummary> {
+  const id = practitioner === undefined ? undefined : checkPractitionerId(practitioner);
+  return summarize(
+    await updateAccount(store, userName, actor, 'account-practitioner', (account) => {
+      if (id === undefined) delete account.practitioner;
+      else account.practitioner = id;
+    }),
+  );
+}
+
+function checkPractitionerId(value: string): string {
+  const id = value.replace(/^Practitioner\//, '');
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id))
+    throw new AccessError(
+      `"${value.slice(0, 80)}" is not a Practitioner id (1 to 64 letters, digits, '-' and '.').`,
+    );
+  return id;
 }
 
 /** Disabling takes effect at the next request: token and session checks read the flag every time. */
@@ -249,6 +288,7 @@ export function summarize(account: Account, now = Date.now()): AccountSummary {
     userName: account.userName,
     displayName: account.displayName,
     role: account.role,
+    ...(account.practitioner !== undefined ? { practitioner: account.practitioner } : {}),
     disabled: account.disabled,
     mfaEnrolled: account.mfa.totpConfirmed,
     passwordSet: account.passwordHash !== undefined,

@@ -39,6 +39,8 @@ export type AccessAction =
   | 'account-reset-mfa'
   | 'account-password'
   | 'account-mfa-enrol'
+  | 'account-practitioner'
+  | 'break-glass'
   | 'client-add'
   | 'client-revoke'
   | 'login-password'

@@ -4,6 +4,7 @@ export {
   addAccount,
   disableAccount,
   getAccount,
+  linkPractitioner,
   listAccounts,
   redeemEnrolmentCode,
   resetMfa,

@@ -45,6 +45,19 @@ export function compartmentCriterion(type: string, patientId: string): Criterion
   return { kind: 'reference', code, values: [`Patient/${patientId}`] };
 }
 
+/** The patients whose compartment `resource` is in: a Patient's own id, or its compartment links. */
+export function compartmentPatients(resource: Resource): string[] {
+  if (resource.resourceType === 'Patient') return resource.id === undefined ? [] : [resource.id];
+  const params = paramsByType().get(resource.resourceType);
+  if (!params) return [];
+  const ids = new Set<string>();
+  for (const entry of extractParameterEntries(resource, params))
+    for (const value of entry.values)
+      if (value.kind === 'reference' && value.targetType === 'Patient' && value.targetId)
+        ids.add(value.targetId);
+  return [...ids];
+}
+
 /** Whether `resource` is in `patientId`'s compartment (any of its compartment parameters counts). */
 export function inPatientCompartment(resource: Resource, patientId: string): boolean {
   if (resource.resourceType === 'Patient') return resource.id === patientId;

@@ -41,4 +41,6 @@ export interface Principal {
   scopes?: string[];
   /** The patient in context of a token with `patient/` scopes: the only patient it may reach. */
   patient?: string;
+  /** A person's Practitioner id (accounts.ts), which puts them on care teams. */
+  practitioner?: string;
 }

@@ -105,7 +105,14 @@ export class TokenService {
     const account = await this.store.records.get<Account>(ACCOUNT_KIND, accountId(claims.sub!));
     if (!account || account.disabled)
       throw new InvalidTokenError('The account of this access token is disabled.');
-    return { kind: 'user', id: account.userName, role: account.role, scopes, ...patient };
+    return {
+      kind: 'user',
+      id: account.userName,
+      role: account.role,
+      scopes,
+      ...patient,
+      ...(account.practitioner !== undefined ? { practitioner: account.practitioner } : {}),
+    };
   }
 
   /**

@@ -267,9 +267,15 @@ export async function main(argv: string[]): Promise<void> {
     .option('--syslog-tls <host:port>', 'send RFC 5424 messages over TLS (RFC 5425) to this collector')
     .option('--ca <file>', "the collector's CA certificate (PEM), when the system's CAs do not vouch for it")
     .action(async (options) => (await import('./auditCommand.ts')).auditForwardCommand(options));
-  program
-    .command('report')
-    .description('reports from the audit trail')
+  const report = program.command('report').description('reports from the audit trail');
+  report
+    .command('alerts')
+    .description('what the security officer reviews: every break-the-glass access, with its reason')
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .option('--json', 'print JSON')
+    .action(async (options) => (await import('./reportCommand.ts')).reportAlertsCommand(options));
+  report
     .command('access')
     .description("who has seen or changed a patient's record")
     .addOption(dataOption().makeOptionMandatory())
@@ -332,8 +338,17 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--role <role>', 'physician, nurse, front-desk, billing or security-officer')
     .option('--display <name>', 'the name shown to others')
     .option('--password-file <file>', 'file holding the first password')
+    .option('--practitioner <id>', "the person's Practitioner id: puts them on their patients' care teams")
     .option('--json', 'print the result as JSON')
     .action(async (options) => (await import('./usersCommand.ts')).usersAddCommand(options));
+  users
+    .command('link')
+    .description("link an account to the person's Practitioner (care teams of restricted charts)")
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--user <name>', 'user name')
+    .requiredOption('--practitioner <id>', "the Practitioner id, or 'none' to unlink")
+    .action(async (options) => (await import('./usersCommand.ts')).usersLinkCommand(options));
   users
     .command('disable')
     .description('disable an account: sign-in, sessions and tokens stop at once')

@@ -1,4 +1,9 @@
-/** `chartvault report access`: who has seen or changed one patient's record (accounting of disclosures). */
+/**
+ * `chartvault report access`: who has seen or changed one patient's record (accounting of disclosures);
+ * `chartvault report alerts`: the break-the-glass accesses the security officer reviews.
+ */
+import { decide, operatorPrincipal } from '../access/index.ts';
+import { listAlerts } from '../access/restrictedCharts.ts';
 import { dateRange } from '../fhir/dateRange.ts';
 import { openStore } from '../store/index.ts';
 import { CliError } from './main.ts';
@@ -90,4 +95,35 @@ function whoText(agent: EntryView['agent']): string {
   const name = agent.display ?? agent.id ?? agent.type;
   const kind = agent.role ? `${agent.type}, ${agent.role}` : agent.type;
   return `${name === kind ? name : `${name} (${kind})`}${agent.address ? ` from ${agent.address}` : ''}`;
+}
+
+/** `chartvault report alerts`: every break-the-glass access, newest first, for the security officer. */
+export async function reportAlertsCommand(options: {
+  data: string;
+  keyDir: string;
+  json?: boolean;
+}): Promise<void> {
+  const decision = decide(operatorPrincipal(), 'search', 'AuditEvent');
+  if (!decision.allowed) throw new CliError(`Not allowed: ${decision.reason}.`);
+  const { store } = openStore(options.data, options.keyDir);
+  try {
+    const alerts = await listAlerts(store);
+    if (options.json) {
+      console.log(JSON.stringify({ alerts }, null, 2));
+      return;
+    }
+    if (alerts.length === 0) {
+      console.log('No alerts: nobody has broken the glass to open a restricted chart.');
+      return;
+    }
+    console.log(`${alerts.length} break-the-glass ${alerts.length === 1 ? 'access' : 'accesses'} to review:`);
+    for (const alert of alerts)
+      console.log(
+        `${alert.time}  ${alert.user} (${alert.role})${alert.address ? ` from ${alert.address}` : ''} opened ` +
+          `Patient/${alert.patient} until ${alert.until}\n    reason: ${alert.reason}`,
+      );
+    console.log('See what they did: chartvault report access --patient ID');
+  } finally {
+    await store.close();
+  }
 }

@@ -11,6 +11,7 @@ import {
   decide,
   disableAccount,
   HUMAN_ROLES,
+  linkPractitioner,
   listAccounts,
   operatorActor,
   operatorPrincipal,
@@ -48,6 +49,7 @@ export interface UsersAddOptions extends StoreLocation {
   role: string;
   display?: string;
   passwordFile?: string;
+  practitioner?: string;
   json?: boolean;
 }
 
@@ -56,7 +58,13 @@ export async function usersAddCommand(options: UsersAddOptions): Promise<void> {
   const result = await withAccessStore(options, ['create', '$accounts'], (store) =>
     addAccount(
       store,
-      { userName: options.user, displayName: options.display, role: options.role, password },
+      {
+        userName: options.user,
+        displayName: options.display,
+        role: options.role,
+        password,
+        practitioner: options.practitioner,
+      },
       operatorActor(),
     ),
   );
@@ -82,6 +90,20 @@ export async function usersAddCommand(options: UsersAddOptions): Promise<void> {
     );
   }
   console.log('A second factor (authenticator app) is required: it is enrolled at first sign-in.');
+}
+
+export async function usersLinkCommand(
+  options: StoreLocation & { user: string; practitioner: string },
+): Promise<void> {
+  const unlink = options.practitioner === 'none';
+  const account = await withAccessStore(options, ['update', '$accounts'], (store) =>
+    linkPractitioner(store, options.user, unlink ? undefined : options.practitioner, operatorActor()),
+  );
+  console.log(
+    unlink
+      ? `${account.userName} is no longer linked to a Practitioner: no care team includes them.`
+      : `${account.userName} is Practitioner/${account.practitioner}: on the care team of the patients who name that practitioner.`,
+  );
 }
 
 export async function usersDisableCommand(options: StoreLocation & { user: string }): Promise<void> {

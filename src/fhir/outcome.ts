@@ -12,6 +12,7 @@ export type IssueCode =
   | 'security'
   | 'login'
   | 'forbidden'
+  | 'suppressed'
   | 'processing'
   | 'not-supported'
   | 'duplicate'

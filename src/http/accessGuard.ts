@@ -8,9 +8,12 @@
  */
 import {
   compartmentCriterion,
+  compartmentPatients,
   holdsNoPatientData,
   inPatientCompartment,
 } from '../access/patientCompartment.ts';
+import { closedCharts } from '../access/restrictedCharts.ts';
+import type { StoreOperations } from '../store/index.ts';
 import { decide, type Interaction, type Principal } from '../access/index.ts';
 import { parseScopes } from '../access/scopes.ts';
 import { FhirError } from '../fhir/outcome.ts';
@@ -23,12 +26,28 @@ export class AccessGuard {
    * such a token names no patient (it then reaches no patient data at all).
    */
   private readonly patient: string | null | undefined;
+  /** Restricted charts this principal may not open now (restrictedCharts.ts); set by `prepare`. */
+  private closed: ReadonlySet<string> = new Set();
 
-  constructor(readonly principal: Principal) {
+  constructor(
+    readonly principal: Principal,
+    /** The request's time (epoch ms): break-the-glass grants run out by it. */
+    readonly now: number = Date.now(),
+  ) {
     const patientScoped =
       principal.scopes !== undefined &&
       parseScopes(principal.scopes.join(' ')).resourceScopes.some((scope) => scope.context === 'patient');
     this.patient = patientScoped ? (principal.patient ?? null) : undefined;
+  }
+
+  /** Looks up which restricted charts are closed to this principal, once per request. */
+  async prepare(ops: StoreOperations): Promise<void> {
+    this.closed = await closedCharts(ops, this.principal, this.now);
+  }
+
+  /** True when what a read returns must be parsed and checked (patient scope, closed charts). */
+  get checksContent(): boolean {
+    return this.patient !== undefined || this.closed.size > 0;
   }
 
   /** Throws 403 unless the principal may do `interaction` on `type`. */
@@ -87,8 +106,20 @@ export class AccessGuard {
    */
   mayReveal(resource: Resource): boolean {
     if (!decide(this.principal, 'read', resource.resourceType).allowed) return false;
+    if (this.closedChartOf(resource) !== undefined) return false;
     if (this.patient === undefined || holdsNoPatientData(resource.resourceType)) return true;
     return this.patient !== null && inPatientCompartment(resource, this.patient);
+  }
+
+  /** The restricted chart, closed to this principal, that `resource` belongs to; undefined if none. */
+  closedChartOf(resource: Resource): string | undefined {
+    if (this.closed.size === 0) return undefined;
+    return compartmentPatients(resource).find((patient) => this.closed.has(patient));
+  }
+
+  /** Refuses a restricted chart closed to this principal, saying how to open it. */
+  requireOpenChart(patientId: string): void {
+    if (this.closed.has(patientId)) throw restrictedChart(patientId);
   }
 
   /**
@@ -96,12 +127,16 @@ export class AccessGuard {
    * compartment (as if it did not exist: its existence is another patient's data).
    */
   requireRevealable(resource: Resource): void {
+    const closed = this.closedChartOf(resource);
+    if (closed !== undefined) throw restrictedChart(closed);
     if (!this.mayReveal(resource))
       throw new FhirError(404, `${resource.resourceType}/${resource.id} is not known.`, 'not-found');
   }
 
   /** A resource about to be written (the new content, and the current one it replaces or deletes). */
   requireWritable(resource: Resource): void {
+    const closed = this.closedChartOf(resource);
+    if (closed !== undefined) throw restrictedChart(closed);
     if (!this.mayReveal(resource))
       throw forbidden("Access denied: an app limited to one patient writes only that patient's records.");
   }
@@ -115,6 +150,7 @@ export class AccessGuard {
   /** The $everything of `id`: a patient-scoped app may ask only for its own patient. */
   requirePatientRecord(id: string): void {
     this.require('read', 'Patient');
+    this.requireOpenChart(id);
     if (this.patient !== undefined && this.requirePatient() !== id)
       throw new FhirError(404, `Patient/${id} is not known.`, 'not-found');
   }
@@ -139,6 +175,14 @@ export class AccessGuard {
 /** The compartment link of `type` for a placeholder patient: undefined when the type has none. */
 function compartmentOf(type: string): Criterion | undefined {
   return compartmentCriterion(type, '-');
+}
+
+/** 403 for a restricted chart, naming the way in: breaking the glass, with a reason. */
+function restrictedChart(patientId: string): FhirError {
+  return forbidden(
+    `Patient/${patientId} is a restricted chart, open to its care team only. In an emergency, break the glass: ` +
+      `POST Patient/${patientId}/$break-the-glass with a reason (the access is recorded and reported to the security officer).`,
+  );
 }
 
 function forbidden(message: string): FhirError {

@@ -30,6 +30,8 @@ export interface FhirResponse {
   location?: string;
   etag?: string;
   lastModified?: string;
+  /** The interaction wrote its own audit entry, in the transaction of what it recorded. */
+  audited?: boolean;
 }
 
 export interface FhirContext {

@@ -17,6 +17,7 @@ import type {
   WriteOptions,
 } from '../store/index.ts';
 import type { AccessGuard } from './accessGuard.ts';
+import { breakGlassOperation } from './breakGlass.ts';
 import { processBundle } from './bundleProcessor.ts';
 import { capabilityStatement } from './capabilityStatement.ts';
 import type { FhirContext, FhirRequest, FhirResponse } from './fhirExchange.ts';
@@ -43,7 +44,7 @@ export async function routeRequest(
   }
   // A write that stored a version was recorded with it, by the store; anything else is recorded now,
   // and the answer waits until its entry is durable.
-  if (!what.write || writes === 0) {
+  if ((!what.write || writes === 0) && !response.audited) {
     await ops.appendAudit({
       agent,
       action: what.action,
@@ -155,6 +156,8 @@ async function dispatch(
       return fhir.vread(ops, ctx, type, id, fourth!);
     }
   }
+  if (type === 'Patient' && third === '$break-the-glass' && segments.length === 3 && method === 'POST')
+    return breakGlassOperation(ops, ctx, id, req);
   if (type === 'Patient' && third === '$everything' && segments.length === 3 && (read || method === 'POST')) {
     guard?.requirePatientRecord(id);
     return fhir.patientEverything(ops, ctx, id);
@@ -278,6 +281,7 @@ function describe(req: FhirRequest): Interaction | undefined {
       : interaction('vread', { type, id, version: fourth });
   }
   if (third === '$everything') return interaction('everything', { type, id });
+  if (third === '$break-the-glass') return interaction('break-glass', { type, id });
   return interaction('operation', { type, id });
 }
 

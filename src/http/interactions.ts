@@ -78,7 +78,7 @@ export async function read(
 ): Promise<FhirResponse> {
   const stored = await ops.readJson(type, id);
   // A patient-scoped app's read is checked against the compartment, which needs the parsed resource.
-  if (ctx.access?.patientScoped) ctx.access.requireRevealable(JSON.parse(stored.json) as Resource);
+  if (ctx.access?.checksContent) ctx.access.requireRevealable(JSON.parse(stored.json) as Resource);
   if (req.ifNoneMatch && stored.versionId === versionFromEtag(req.ifNoneMatch)) {
     return { status: 304 };
   }
@@ -196,10 +196,17 @@ export async function search(
   parsed.request.criteria = withLocalReferences(parsed.request.criteria, ctx.baseUrl);
   ctx.access?.restrictSearch(parsed.request);
   const result = await ops.search(parsed.request);
+  // Matches from restricted charts closed to this person are withheld (and said so, below).
+  const matches = result.resources.length;
+  if (ctx.access?.checksContent)
+    result.resources = result.resources.filter((resource) => ctx.access!.mayReveal(resource));
+  const withheld = matches - result.resources.length;
   let included = await findIncludes(ops, result.resources, parsed.includes);
   // Included resources are of any type and may name any patient: only what the principal may see.
   if (ctx.access) included = included.filter((resource) => ctx.access!.mayReveal(resource));
-  return { status: 200, resource: searchBundle(ctx, path, req.query, parsed, result, included) };
+  const bundle = searchBundle(ctx, path, req.query, parsed, result, included) as Bundle;
+  if (withheld > 0) bundle.entry.push(withheldOutcome(withheld));
+  return { status: 200, resource: bundle };
 }
 
 export async function history(
@@ -233,12 +240,16 @@ export async function history(
         throw new FhirError(404, `${scope.resourceType}/${scope.id} is not known.`, 'not-found');
     });
   const page = await ops.history({ ...scope, since, count, offset });
-  if (ctx.access?.patientScoped) {
-    // Versions outside the patient's compartment are left out; a history with none left is unknown.
+  if (ctx.access?.checksContent) {
+    // Versions the principal may not see are left out (outside an app's patient, or of a closed
+    // restricted chart); an instance history with none left is refused as its current version is.
     const shown = page.versions.filter((v) => v.resource && ctx.access!.mayReveal(v.resource));
-    if (shown.length === 0 && page.versions.length > 0)
+    if (scope.id && shown.length === 0 && page.versions.length > 0) {
+      const closed = page.versions.find((v) => v.resource && ctx.access!.closedChartOf(v.resource));
+      if (closed) ctx.access.requireRevealable(closed.resource!);
       throw new FhirError(404, `${scope.resourceType}/${scope.id} is not known.`, 'not-found');
-    page.versions = page.versions.filter((v) => !v.resource || shown.includes(v));
+    }
+    page.versions = page.versions.filter((v) => (scope.id && !v.resource) || shown.includes(v));
   }
   return { status: 200, resource: historyBundle(ctx, path, req.query, page, count, offset) };
 }
@@ -286,6 +297,21 @@ export async function patientEverything(
         search: { mode: 'match' },
       })),
     },
+  };
+}
+
+type Bundle = Resource & { entry: unknown[] };
+
+function withheldOutcome(count: number): unknown {
+  return {
+    resource: operationOutcome([
+      {
+        severity: 'warning',
+        code: 'suppressed',
+        diagnostics: `${count} ${count === 1 ? 'match' : 'matches'} on this page from restricted charts ${count === 1 ? 'was' : 'were'} withheld: they are open to the patient's care team, or after breaking the glass (POST Patient/[id]/$break-the-glass with a reason).`,
+      },
+    ]),
+    search: { mode: 'outcome' },
   };
 }
 

@@ -123,11 +123,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
           baseUrl,
           options.access?.clock?.(),
         );
-        context = {
-          baseUrl,
-          agent: audited ? principalAgent(principal, request.ip) : undefined,
-          access: new AccessGuard(principal),
-        };
+        const access = new AccessGuard(principal, options.access?.clock?.() ?? Date.now());
+        await access.prepare(options.store);
+        context = { baseUrl, agent: audited ? principalAgent(principal, request.ip) : undefined, access };
       } catch (error) {
         if (!(error instanceof TokenRequired)) throw error;
         // Recorded like any refused access, with the address it came from (no token, no name).

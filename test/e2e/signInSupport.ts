@@ -35,6 +35,9 @@ export interface AccessServer {
   readonly store: SqliteStore;
   readonly clock: TestClock;
   readonly keys: TokenKeys;
+  /** The store's folders, for the CLI. */
+  readonly dataDir: string;
+  readonly keyDir: string;
 }
 
 /** Registers hooks that serve a new store with a test clock for the file's tests, and remove it after. */
@@ -64,6 +67,12 @@ export function useAccessServer(options: { sessionPolicy?: SessionPolicy } = {})
     },
     get store() {
       return temp!.store;
+    },
+    get dataDir() {
+      return temp!.dataDir;
+    },
+    get keyDir() {
+      return temp!.keyDir;
     },
     clock,
     keys,
