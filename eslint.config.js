@@ -25,8 +25,8 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
-    // The downtime viewer runs in a browser, inside the downtime file.
-    files: ['src/downtime/viewer/**/*.js'],
+    // The downtime viewer (inside the downtime file) and the pages' passkey script run in a browser.
+    files: ['src/downtime/viewer/**/*.js', 'src/http/static/**/*.js'],
     languageOptions: { globals: globals.browser, sourceType: 'script' },
   },
 );

@@ -25,6 +25,21 @@ export interface MfaState {
   lastTotpStep?: number;
   /** SHA-256 hashes of the unused recovery codes. */
   recoveryCodeHashes: string[];
+  /** Passkeys (WebAuthn credentials), the phishing-resistant second factor (passkeys.ts). */
+  passkeys?: StoredPasskey[];
+}
+
+export interface StoredPasskey {
+  /** The credential id, base64url. */
+  id: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter at its last use (0 for authenticators that keep none). */
+  counter: number;
+  transports?: string[];
+  created: string;
+  /** The host name (WebAuthn RP ID) it was made for: it works there only. */
+  rpId: string;
 }
 
 export interface Account {

@@ -78,7 +78,7 @@ export type SecondFactorResult =
       ok: true;
       userName: string;
       role: HumanRole;
-      method: 'totp' | 'recovery-code';
+      method: SecondFactorMethod;
       recoveryCodesLeft: number;
     }
   | LoginFailure;
@@ -94,45 +94,66 @@ export async function verifySecondFactor(
   address: string,
   options: LoginOptions = {},
 ): Promise<SecondFactorResult> {
+  // A TOTP code has 6 digits; a recovery code is longer.
+  const isRecoveryCode = code.replace(/\s+/g, '').length > 6;
+  return checkSecondFactor(store, userName, address, options, async (account, now) => {
+    if (!account.mfa.totpConfirmed || !account.mfa.totpSecret) return undefined;
+    if (isRecoveryCode) {
+      const remaining = useRecoveryCode(account.mfa.recoveryCodeHashes, code);
+      if (!remaining) return undefined;
+      account.mfa.recoveryCodeHashes = remaining;
+      return 'recovery-code';
+    }
+    const check = verifyTotp(account.mfa.totpSecret, code, account.mfa.lastTotpStep, now);
+    if (!check.ok) return undefined;
+    account.mfa.lastTotpStep = check.step;
+    return 'totp';
+  });
+}
+
+export type SecondFactorMethod = 'totp' | 'recovery-code' | 'passkey';
+
+/**
+ * The second step of a sign-in, whatever the factor: throttled per account and address, audited,
+ * and checked and spent in one transaction (`spend` checks the factor on the stored account and
+ * records its use on it, such as the TOTP step or a passkey's counter), so that the same code or
+ * assertion sent twice at once counts once.
+ */
+export async function checkSecondFactor(
+  store: ResourceStore,
+  userName: string,
+  address: string,
+  options: LoginOptions,
+  spend: (account: Account, now: number) => Promise<SecondFactorMethod | undefined>,
+): Promise<SecondFactorResult> {
   const now = options.now ?? Date.now();
   const id = accountId(userName);
   const keys = throttleKeys(id, address);
   const event = { action: 'login-second-factor', actor: { kind: 'user', id }, address } as const;
   const refused = await refuseIfThrottled(store, keys, now, event, SECOND_FACTOR_FAILED);
   if (refused) return refused;
-  // A TOTP code has 6 digits; a recovery code is longer.
-  const isRecoveryCode = code.replace(/\s+/g, '').length > 6;
-  // Checked and spent in one transaction, so the same code sent twice at once counts once.
   const result = await store.transaction(async (tx) => {
     const account = await tx.records.get<Account>(ACCOUNT_KIND, id);
-    if (!account || account.disabled || !account.mfa.totpConfirmed || !account.mfa.totpSecret)
-      return undefined;
-    if (isRecoveryCode) {
-      const remaining = useRecoveryCode(account.mfa.recoveryCodeHashes, code);
-      if (!remaining) return undefined;
-      account.mfa.recoveryCodeHashes = remaining;
-    } else {
-      const check = verifyTotp(account.mfa.totpSecret, code, account.mfa.lastTotpStep, now);
-      if (!check.ok) return undefined;
-      account.mfa.lastTotpStep = check.step;
-    }
+    if (!account || account.disabled) return undefined;
+    const method = await spend(account, now);
+    if (!method) return undefined;
     await tx.records.put(ACCOUNT_KIND, id, account);
-    return account;
+    return { account, method };
   });
   if (!result) {
     await recordFailure(store, keys, now);
     const after = await checkThrottle(store.records, keys, now);
-    await audit(store, { ...event, outcome: 'failure', detail: 'wrong or used code' });
+    await audit(store, { ...event, outcome: 'failure', detail: 'wrong or used second factor' });
     return { ok: false, message: SECOND_FACTOR_FAILED, retryAfterMs: after.retryAfterMs };
   }
   await clearFailures(store.records, keys[0]!);
-  await audit(store, { ...event, outcome: 'success', detail: isRecoveryCode ? 'recovery code' : 'totp' });
+  await audit(store, { ...event, outcome: 'success', detail: result.method.replace('-', ' ') });
   return {
     ok: true,
-    userName: result.userName,
-    role: result.role,
-    method: isRecoveryCode ? 'recovery-code' : 'totp',
-    recoveryCodesLeft: result.mfa.recoveryCodeHashes.length,
+    userName: result.account.userName,
+    role: result.account.role,
+    method: result.method,
+    recoveryCodesLeft: result.account.mfa.recoveryCodeHashes.length,
   };
 }
 

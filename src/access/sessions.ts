@@ -66,6 +66,8 @@ export interface Session {
   userAgent?: string;
   /** Where to go once signed in (a local path checked by the caller). */
   next?: string;
+  /** The WebAuthn challenge of the passkey form last shown in this session (used once). */
+  passkeyChallenge?: string;
 }
 
 /** A live session and the cookie value that reaches it. */
@@ -135,6 +137,14 @@ export class SessionStore {
       await this.store.records.put(SESSION_KIND, key, session, { expiresAt: this.deadline(session) });
     }
     return { id, key, session };
+  }
+
+  /** Keeps a change to a live session under the same id (the challenge of a passkey form). */
+  async update(active: ActiveSession, changes: Partial<Session>): Promise<void> {
+    Object.assign(active.session, changes);
+    await this.store.records.put(SESSION_KIND, active.key, active.session, {
+      expiresAt: this.deadline(active.session),
+    });
   }
 
   /** Ends one session; a signed-in one's end is audited with the reason. */

@@ -17,6 +17,7 @@ export function accountPage(view: {
   /** Everyone signed in, for the security officer. */
   everyone?: SessionRow[];
   recoveryCodesLeft: number;
+  passkeys: number;
   notice?: string;
 }): Html {
   return html`<h1>Signed in as ${view.displayName}</h1>
@@ -37,6 +38,11 @@ export function accountPage(view: {
       Sign out everywhere ends every session of your account and every app you have authorized.
     </p>
     <p><a href="/password">Change your password</a></p>
+    <p>
+      <a href="/mfa/passkey">Add a passkey</a>
+      (${view.passkeys === 0 ? 'none yet' : `${String(view.passkeys)} on this account`}): a second step that
+      cannot be phished.
+    </p>
     ${
       view.everyone
         ? html`<h2>Everyone signed in now</h2>

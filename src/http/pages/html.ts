@@ -10,10 +10,14 @@ import type { FastifyReply } from 'fastify';
 
 export const STYLESHEET_PATH = '/static/pages.css';
 
-/** The pages' policy; `formTargets` adds origins a form may lead to (the consent screen's app). */
-export function pageContentSecurityPolicy(formTargets: string[] = []): string {
+/**
+ * The pages' policy; `formTargets` adds origins a form may lead to (the consent screen's app);
+ * `scripts` allows script files from this server (the passkey pages), never inline script.
+ */
+export function pageContentSecurityPolicy(formTargets: string[] = [], scripts = false): string {
   const formAction = ["'self'", ...formTargets].join(' ');
-  return `default-src 'none'; style-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+  const scriptSource = scripts ? " script-src 'self';" : '';
+  return `default-src 'none'; style-src 'self';${scriptSource} form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
 /** Markup that has been escaped or built from escaped parts: the only thing `page` accepts. */
@@ -81,8 +85,17 @@ export function csrfField(token: string): Html {
 
 export function sendPage(
   reply: FastifyReply,
-  options: { title: string; body: Html; status?: number; wide?: boolean; formTargets?: string[] },
+  options: {
+    title: string;
+    body: Html;
+    status?: number;
+    wide?: boolean;
+    formTargets?: string[];
+    /** Script files of this server to load (deferred), e.g. the passkey script. */
+    scripts?: string[];
+  },
 ) {
+  const scripts = (options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`);
   const document = html`<!doctype html>
 <html lang="en">
 <head>
@@ -91,6 +104,7 @@ export function sendPage(
 <meta name="referrer" content="same-origin">
 <title>${options.title} · ChartVault</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
+${scripts}
 </head>
 <body>
 <header>ChartVault</header>
@@ -102,7 +116,10 @@ ${options.body}
 `;
   return reply
     .code(options.status ?? 200)
-    .header('Content-Security-Policy', pageContentSecurityPolicy(options.formTargets))
+    .header(
+      'Content-Security-Policy',
+      pageContentSecurityPolicy(options.formTargets, (options.scripts ?? []).length > 0),
+    )
     .header('Cache-Control', 'no-store')
     .type('text/html; charset=utf-8')
     .send(document.markup);

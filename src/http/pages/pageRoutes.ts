@@ -3,6 +3,8 @@
  * authorization pages. Errors inside these routes become a plain page, never a stack trace.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SessionStore, type SessionPolicy } from '../../access/sessions.ts';
 import type { ResourceStore } from '../../store/index.ts';
@@ -18,6 +20,18 @@ export interface PageRouteOptions {
 }
 
 const STYLESHEET = readFileSync(new URL('../static/pages.css', import.meta.url), 'utf8');
+/** The passkey forms' scripts: the WebAuthn helper library (its browser bundle) and ours. */
+const SCRIPTS: Record<string, string> = {
+  // The package exports only its module entry points; its bundle sits beside them in the package.
+  '/static/webauthn.js': readFileSync(
+    join(
+      dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')),
+      '../dist/bundle/index.umd.min.js',
+    ),
+    'utf8',
+  ),
+  '/static/passkey.js': readFileSync(new URL('../static/passkey.js', import.meta.url), 'utf8'),
+};
 
 export async function pageRoutes(app: FastifyInstance, options: PageRouteOptions): Promise<void> {
   const sessions = new SessionStore(options.store, options.sessionPolicy, options.clock);
@@ -45,6 +59,13 @@ export async function pageRoutes(app: FastifyInstance, options: PageRouteOptions
   app.get(STYLESHEET_PATH, async (_request, reply) =>
     reply.header('Cache-Control', 'public, max-age=3600').type('text/css; charset=utf-8').send(STYLESHEET),
   );
+  for (const [path, script] of Object.entries(SCRIPTS))
+    app.get(path, async (_request, reply) =>
+      reply
+        .header('Cache-Control', 'public, max-age=3600')
+        .type('text/javascript; charset=utf-8')
+        .send(script),
+    );
   app.get('/', async (_request, reply) => reply.redirect('/account', 303));
   signInRoutes(app, context);
   authorizeRoutes(app, context);

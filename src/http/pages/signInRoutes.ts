@@ -8,7 +8,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessError } from '../../access/accessError.ts';
 import { getAccount, redeemEnrolmentCode, setPassword } from '../../access/accounts.ts';
 import { recordAccessEvent } from '../../access/attribution.ts';
-import { authenticatePassword, verifySecondFactor } from '../../access/login.ts';
+import { authenticatePassword, SECOND_FACTOR_FAILED, verifySecondFactor } from '../../access/login.ts';
+import {
+  addPasskey,
+  passkeyObstacle,
+  passkeyRegistrationOptions,
+  passkeySignInOptions,
+  verifyPasskeySignIn,
+  type RelyingParty,
+} from '../../access/passkeys.ts';
 import { confirmTotpEnrolment, startTotpEnrolment } from '../../access/mfaEnrolment.ts';
 import { verifyPassword } from '../../access/passwordHash.ts';
 import { decide } from '../../access/permissions.ts';
@@ -31,6 +39,7 @@ import {
   sessionCookieValue,
   setSessionCookie,
 } from './pageRequest.ts';
+import { addPasskeyPage, PASSKEY_SCRIPTS } from './passkeyPage.ts';
 import { passwordPage } from './passwordPage.ts';
 import { secondFactorPage } from './secondFactorPage.ts';
 
@@ -96,6 +105,11 @@ export async function checkedForm(
     return undefined;
   }
   return { form: form!, active: active! };
+}
+
+/** The page's origin and host name as the browser sees them: a passkey is bound to both. */
+function relyingParty(request: FastifyRequest): RelyingParty {
+  return { origin: `${request.protocol}://${request.host}`, rpId: request.host.replace(/:\d+$/, '') };
 }
 
 export function sessionFields(request: FastifyRequest) {
@@ -173,14 +187,118 @@ export function signInRoutes(app: FastifyInstance, context: PageContext): void {
     return reply.redirect(stage === 'enrol-mfa' ? '/mfa/enrol' : '/login/code', 303);
   });
 
+  /** The second step's page, with a passkey form when the account has a passkey for this host. */
+  const sendSecondStep = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    active: ActiveSession,
+    error?: string,
+  ) => {
+    const account = await getAccount(store, active.session.userName!);
+    const passkeyOptions = account ? await passkeySignInOptions(account, relyingParty(request)) : undefined;
+    if (passkeyOptions) await sessions.update(active, { passkeyChallenge: passkeyOptions.challenge });
+    return sendPage(reply, {
+      title: 'Second step',
+      status: error ? 401 : 200,
+      scripts: passkeyOptions ? PASSKEY_SCRIPTS : undefined,
+      body: secondFactorPage({
+        csrf: active.session.csrf,
+        userName: active.session.userName!,
+        error,
+        passkeyOptions,
+      }),
+    });
+  };
+
   app.get('/login/code', async (request, reply) => {
     const current = await currentSession(context, request);
     if (current?.session.stage !== 'second-factor') return reply.redirect('/login', 303);
-    return sendPage(reply, {
-      title: 'Second step',
-      body: secondFactorPage({ csrf: current.session.csrf, userName: current.session.userName! }),
-    });
+    return sendSecondStep(request, reply, current);
   });
+
+  app.post('/login/passkey', async (request, reply) => {
+    const checked = await checkedForm(context, request, reply);
+    if (!checked) return reply;
+    const { form, active } = checked;
+    if (active.session.stage !== 'second-factor') return reply.redirect('/login', 303);
+    const challenge = active.session.passkeyChallenge;
+    // A challenge answers once: it is gone from the session before the answer is checked.
+    await sessions.update(active, { passkeyChallenge: undefined });
+    const result = await verifyPasskeySignIn(
+      store,
+      {
+        userName: active.session.userName!,
+        response: (form.get('response') ?? '').slice(0, 20_000),
+        expectedChallenge: challenge ?? '',
+        rp: relyingParty(request),
+        address: request.ip,
+      },
+      { now: sessions.now() },
+    );
+    if (!result.ok || !challenge) {
+      if (!result.ok && result.retryAfterMs > 0)
+        reply.header('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
+      return sendSecondStep(request, reply, active, SECOND_FACTOR_FAILED);
+    }
+    await completeSignIn(request, reply, active, 'passkey');
+    return reply.redirect(active.session.next ?? '/account', 303);
+  });
+
+  app.get('/mfa/passkey', async (request, reply) => {
+    const active = await signedInSession(context, request, reply, '/mfa/passkey');
+    if (!active) return reply;
+    return sendAddPasskey(request, reply, active);
+  });
+
+  app.post('/mfa/passkey', async (request, reply) => {
+    const checked = await checkedForm(context, request, reply);
+    if (!checked) return reply;
+    const { form, active } = checked;
+    if (active.session.stage !== 'signed-in') return reply.redirect('/login', 303);
+    const challenge = active.session.passkeyChallenge;
+    await sessions.update(active, { passkeyChallenge: undefined });
+    try {
+      if (!challenge) throw new AccessError('The passkey form has expired; try again.');
+      await addPasskey(store, {
+        userName: active.session.userName!,
+        response: (form.get('response') ?? '').slice(0, 20_000),
+        expectedChallenge: challenge,
+        rp: relyingParty(request),
+        address: request.ip,
+        now: sessions.now(),
+      });
+    } catch (error) {
+      if (error instanceof AccessError) return sendAddPasskey(request, reply, active, error.message);
+      throw error;
+    }
+    return reply.redirect('/account?changed=passkey', 303);
+  });
+
+  const sendAddPasskey = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    active: ActiveSession,
+    error?: string,
+  ) => {
+    const account = await getAccount(store, active.session.userName!);
+    if (!account) return reply.redirect('/login', 303);
+    const rp = relyingParty(request);
+    const obstacle = passkeyObstacle(rp);
+    const options = obstacle ? undefined : await passkeyRegistrationOptions(account, rp);
+    if (options) await sessions.update(active, { passkeyChallenge: options.challenge });
+    return sendPage(reply, {
+      title: 'Add a passkey',
+      status: error ? 400 : 200,
+      scripts: options ? PASSKEY_SCRIPTS : undefined,
+      body: addPasskeyPage({
+        csrf: active.session.csrf,
+        options,
+        count: (account.mfa.passkeys ?? []).length,
+        obstacle,
+        error,
+      }),
+    });
+  };
 
   app.post('/login/code', async (request, reply) => {
     const checked = await checkedForm(context, request, reply);
@@ -198,15 +316,7 @@ export function signInRoutes(app: FastifyInstance, context: PageContext): void {
     );
     if (!result.ok) {
       if (result.retryAfterMs > 0) reply.header('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
-      return sendPage(reply, {
-        title: 'Second step',
-        status: 401,
-        body: secondFactorPage({
-          csrf: active.session.csrf,
-          userName: active.session.userName!,
-          error: result.message,
-        }),
-      });
+      return sendSecondStep(request, reply, active, result.message);
     }
     await completeSignIn(request, reply, active, result.method);
     return reply.redirect(active.session.next ?? '/account', 303);
@@ -326,9 +436,10 @@ export function signInRoutes(app: FastifyInstance, context: PageContext): void {
     const active = await signedInSession(context, request, reply, '/account');
     if (!active) return reply;
     const notice =
-      queryOf(request).get('changed') === 'password'
-        ? 'Your password has been changed; your other sessions were signed out.'
-        : undefined;
+      {
+        password: 'Your password has been changed; your other sessions were signed out.',
+        passkey: 'Your passkey has been added: the next sign-in offers it as the second step.',
+      }[queryOf(request).get('changed') ?? ''] ?? undefined;
     return showAccount(reply, active, notice);
   });
 
@@ -351,6 +462,7 @@ export function signInRoutes(app: FastifyInstance, context: PageContext): void {
         sessions: await sessions.listFor(account!.userName),
         everyone: mayAdminister ? await sessions.listSignedIn() : undefined,
         recoveryCodesLeft: account!.mfa.recoveryCodeHashes.length,
+        passkeys: (account!.mfa.passkeys ?? []).length,
         notice,
       }),
     });
