@@ -39,6 +39,11 @@ export function passkeyObstacle(rp: RelyingParty): string | undefined {
   return undefined;
 }
 
+/** How the browser is told of a passkey it may use (or must not make again). */
+function descriptor(passkey: StoredPasskey) {
+  return { id: passkey.id, transports: passkey.transports as AuthenticatorTransportFuture[] | undefined };
+}
+
 /** The options for the browser's `navigator.credentials.create`; the challenge goes into the session. */
 export async function passkeyRegistrationOptions(
   account: Account,
@@ -51,10 +56,7 @@ export async function passkeyRegistrationOptions(
     userDisplayName: account.displayName,
     userID: new TextEncoder().encode(account.userName),
     attestationType: 'none',
-    excludeCredentials: (account.mfa.passkeys ?? []).map((p) => ({
-      id: p.id,
-      transports: p.transports as AuthenticatorTransportFuture[] | undefined,
-    })),
+    excludeCredentials: (account.mfa.passkeys ?? []).map(descriptor),
     authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
   });
 }
@@ -134,10 +136,7 @@ export async function passkeySignInOptions(
   if (passkeys.length === 0) return undefined;
   return generateAuthenticationOptions({
     rpID: rp.rpId,
-    allowCredentials: passkeys.map((p) => ({
-      id: p.id,
-      transports: p.transports as AuthenticatorTransportFuture[] | undefined,
-    })),
+    allowCredentials: passkeys.map(descriptor),
     userVerification: 'required',
   });
 }

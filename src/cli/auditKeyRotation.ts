@@ -11,7 +11,6 @@
  * earlier-key entry for the current key changes nothing: its own key is always accepted); after (4), the
  * new one, with the old checkpoints still vouched for by the earlier key.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   AuditKeyError,
@@ -29,6 +28,7 @@ import { loadDataKey } from '../store/keyStore.ts';
 import { openConnection } from '../store/sqlite/connection.ts';
 import { auditKeyRotation } from './keysCommand.ts';
 import { CliError } from './main.ts';
+import { acquireLockFile, takeSoleAccess } from './soleAccess.ts';
 
 export async function rotateAuditKeyCommand(options: { data: string; keyDir: string }): Promise<void> {
   const { storeId } = readSettings(options.data);
@@ -67,7 +67,7 @@ async function rotate(
   storeId: string,
   old: AuditSigningKey,
 ): Promise<{ key: AuditSigningKey; until: number; checkpointSeq?: number }> {
-  const release = acquireLock(options.keyDir, storeId);
+  const release = acquireLockFile(options.keyDir, `${storeId}.audit-rotation.lock`, 'An audit key rotation');
   try {
     refuseWhenInUse(options.data, options.keyDir, storeId);
     const { store } = openStore(options.data, options.keyDir);
@@ -118,52 +118,10 @@ function refuseWhenInUse(dataDir: string, keyDir: string, storeId: string): void
     throw error;
   }
   try {
-    db.pragma('busy_timeout = 0');
-    let mode: unknown;
-    try {
-      mode = db.pragma('journal_mode = DELETE', { simple: true });
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
-    }
-    if (mode !== 'delete')
-      throw new CliError(
-        `The store in ${resolve(dataDir)} is in use (is chartvault serve running?); stop it, then run this again.`,
-      );
+    takeSoleAccess(db, dataDir);
     db.pragma('journal_mode = WAL');
   } finally {
     db.close();
-  }
-}
-
-/** An exclusive lock file naming its process, so two rotations of the audit key never run together. */
-function acquireLock(keyDir: string, storeId: string): () => void {
-  const file = join(resolve(keyDir), `${storeId}.audit-rotation.lock`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return () => rmSync(file, { force: true });
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (isRunning(pid))
-        throw new CliError(
-          `An audit key rotation is running (process ${pid}); wait for it to finish. If no chartvault process is running, remove ${file}.`,
-        );
-      rmSync(file, { force: true });
-    }
-  }
-  throw new CliError(`Could not take the lock ${file}; remove it if no chartvault process is running.`);
-}
-
-function isRunning(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

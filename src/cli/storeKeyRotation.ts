@@ -9,8 +9,7 @@
  * rotation. A lock file in the key folder keeps two rotations (or a recovery) from running at once.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { readDowntimeSettings, unwrapKey, wrapKey, writeDowntimeSettings } from '../downtime/index.ts';
 import { DATA_KEY_ENV, readSettings, StoreError } from '../store/index.ts';
 import { databasePath } from '../store/dataDirectory.ts';
@@ -23,8 +22,9 @@ import {
   pendingDataKeyFilePath,
   writePendingDataKey,
 } from '../store/keyStore.ts';
-import { openConnection, type Connection } from '../store/sqlite/connection.ts';
+import { openConnection } from '../store/sqlite/connection.ts';
 import { CliError } from './main.ts';
+import { acquireLockFile, takeSoleAccess } from './soleAccess.ts';
 
 type Log = (line: string) => void;
 
@@ -45,7 +45,7 @@ export function rotateStoreKey(dataDir: string, keyDir: string, log: Log): Store
   const { storeId } = readSettings(dataDir);
   loadDataKey(keyDir, storeId); // a missing or unreadable key is reported before anything is locked
   const started = performance.now();
-  const release = acquireRotationLock(keyDir, storeId);
+  const release = acquireLockFile(keyDir, `${storeId}.rotation.lock`, 'A data key rotation');
   try {
     finishInterruptedRotation(dataDir, keyDir, storeId, log);
     const oldKey = loadDataKey(keyDir, storeId).key;
@@ -82,7 +82,7 @@ export function recoverInterruptedStoreKeyRotation(
 ): Recovery | undefined {
   const { storeId } = readSettings(dataDir);
   if (!existsSync(pendingDataKeyFilePath(keyDir, storeId))) return undefined;
-  const release = acquireRotationLock(keyDir, storeId);
+  const release = acquireLockFile(keyDir, `${storeId}.rotation.lock`, 'A data key rotation');
   try {
     return finishInterruptedRotation(dataDir, keyDir, storeId, log);
   } finally {
@@ -115,25 +115,6 @@ function finishInterruptedRotation(
     `Neither ${keyFilePath(keyDir, storeId)} nor its pending replacement (.new) opens the database; ` +
       'restore the key file from the copy you keep elsewhere.',
   );
-}
-
-/**
- * Leaving WAL mode needs every other connection closed, so it doubles as the check that no `serve`,
- * import or backup has the store open; without waiting, so a running server gives an answer at once.
- */
-function takeSoleAccess(db: Connection, dataDir: string): void {
-  db.pragma('busy_timeout = 0');
-  let mode: unknown;
-  try {
-    mode = db.pragma('journal_mode = DELETE', { simple: true });
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
-  }
-  if (mode !== 'delete') {
-    throw new CliError(
-      `The store in ${resolve(dataDir)} is in use (is chartvault serve running?); stop it, then run this again.`,
-    );
-  }
 }
 
 function opensWith(dataDir: string, key: Buffer): boolean {
@@ -173,39 +154,4 @@ function rewrapDowntimeKey(
   }
   writeDowntimeSettings(dataDir, { ...settings, wrappedKey: wrapKey(newKey, storeId, downtimeKey) });
   return true;
-}
-
-/** An exclusive lock file naming its process; one left by a process that died is taken over. */
-function acquireRotationLock(keyDir: string, storeId: string): () => void {
-  const file = join(resolve(keyDir), `${storeId}.rotation.lock`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return () => rmSync(file, { force: true });
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (isRunning(pid)) {
-        throw new CliError(
-          `A data key rotation is running (process ${pid}); wait for it to finish. If no chartvault process is running, remove ${file}.`,
-        );
-      }
-      rmSync(file, { force: true });
-    }
-  }
-  throw new CliError(
-    `Could not take the rotation lock ${file}; remove it if no chartvault process is running.`,
-  );
-}
-
-function isRunning(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
 }

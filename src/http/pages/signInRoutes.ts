@@ -216,25 +216,39 @@ export function signInRoutes(app: FastifyInstance, context: PageContext): void {
     return sendSecondStep(request, reply, current);
   });
 
-  app.post('/login/passkey', async (request, reply) => {
+  /**
+   * A posted passkey form at `stage`: the browser's answer and the challenge it must answer, taken
+   * out of the session before the answer is checked (a challenge answers once).
+   */
+  const passkeyAnswer = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    stage: 'second-factor' | 'signed-in',
+  ) => {
     const checked = await checkedForm(context, request, reply);
-    if (!checked) return reply;
+    if (!checked) return undefined;
     const { form, active } = checked;
-    if (active.session.stage !== 'second-factor') return reply.redirect('/login', 303);
+    if (active.session.stage !== stage) {
+      reply.redirect('/login', 303);
+      return undefined;
+    }
     const challenge = active.session.passkeyChallenge;
-    // A challenge answers once: it is gone from the session before the answer is checked.
     await sessions.update(active, { passkeyChallenge: undefined });
-    const result = await verifyPasskeySignIn(
-      store,
-      {
-        userName: active.session.userName!,
-        response: (form.get('response') ?? '').slice(0, 20_000),
-        expectedChallenge: challenge ?? '',
-        rp: relyingParty(request),
-        address: request.ip,
-      },
-      { now: sessions.now() },
-    );
+    const answer = {
+      userName: active.session.userName!,
+      response: (form.get('response') ?? '').slice(0, 20_000),
+      expectedChallenge: challenge ?? '',
+      rp: relyingParty(request),
+      address: request.ip,
+    };
+    return { active, answer, challenge };
+  };
+
+  app.post('/login/passkey', async (request, reply) => {
+    const posted = await passkeyAnswer(request, reply, 'second-factor');
+    if (!posted) return reply;
+    const { active, answer, challenge } = posted;
+    const result = await verifyPasskeySignIn(store, answer, { now: sessions.now() });
     if (!result.ok || !challenge) {
       if (!result.ok && result.retryAfterMs > 0)
         reply.header('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
@@ -251,22 +265,12 @@ export function signInRoutes(app: FastifyInstance, context: PageContext): void {
   });
 
   app.post('/mfa/passkey', async (request, reply) => {
-    const checked = await checkedForm(context, request, reply);
-    if (!checked) return reply;
-    const { form, active } = checked;
-    if (active.session.stage !== 'signed-in') return reply.redirect('/login', 303);
-    const challenge = active.session.passkeyChallenge;
-    await sessions.update(active, { passkeyChallenge: undefined });
+    const posted = await passkeyAnswer(request, reply, 'signed-in');
+    if (!posted) return reply;
+    const { active, answer, challenge } = posted;
     try {
       if (!challenge) throw new AccessError('The passkey form has expired; try again.');
-      await addPasskey(store, {
-        userName: active.session.userName!,
-        response: (form.get('response') ?? '').slice(0, 20_000),
-        expectedChallenge: challenge,
-        rp: relyingParty(request),
-        address: request.ip,
-        now: sessions.now(),
-      });
+      await addPasskey(store, { ...answer, now: sessions.now() });
     } catch (error) {
       if (error instanceof AccessError) return sendAddPasskey(request, reply, active, error.message);
       throw error;
