@@ -4,13 +4,21 @@
  * damaged objects and newer formats refused without leaving a partial store.
  */
 import assert from 'node:assert/strict';
+import { INDEX_LOOKUP_INDEXES } from '../store/sqlite/schema.ts';
+import { openRawDatabase } from '../../test/rawDatabase.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createTempStore, tempFolder, type TempStore } from '../../test/testStore.ts';
 import type { Resource } from '../fhir/types.ts';
-import { loadBackupKey, openStore, readSettingsText, type SqliteStore } from '../store/index.ts';
+import {
+  loadBackupKey,
+  openStore,
+  readSettings,
+  readSettingsText,
+  type SqliteStore,
+} from '../store/index.ts';
 import {
   deriveBackupKeys,
   DirectoryTarget,
@@ -163,6 +171,21 @@ test('round trip: every version, tombstone, lastUpdated, search result and the s
       assert.equal(resource.meta?.versionId, '1');
     } finally {
       await copy.close();
+    }
+    // The lookup indexes the restore dropped for its bulk load are all there again, and searches use them.
+    const raw = openRawDatabase(restored, join(out.path, 'keys'), readSettings(restored).storeId);
+    try {
+      const indexes = (
+        raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all() as { name: string }[]
+      ).map((row) => row.name);
+      for (const { name } of INDEX_LOOKUP_INDEXES)
+        assert.ok(indexes.includes(name), `${name} after the restore`);
+      const plan = raw
+        .prepare("EXPLAIN QUERY PLAN SELECT rid FROM idx_string WHERE pid = 1 AND norm = 'x'")
+        .all() as { detail: string }[];
+      assert.match(plan.map((row) => row.detail).join(' '), /idx_string_lookup/);
+    } finally {
+      raw.close();
     }
 
     // An older snapshot restores to exactly what it held.

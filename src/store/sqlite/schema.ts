@@ -123,3 +123,12 @@ export const INDEX_TABLES = [
   'idx_quantity',
   'idx_uri',
 ] as const;
+
+/**
+ * The value lookup indexes of the index tables, as `CREATE INDEX` statements taken from SCHEMA_SQL: a
+ * bulk load into an empty store (a restore) drops them, fills the tables, and builds them once at the
+ * end, which sorts each index once instead of inserting every row into it.
+ */
+export const INDEX_LOOKUP_INDEXES: { name: string; create: string }[] = [
+  ...SCHEMA_SQL.matchAll(/CREATE INDEX IF NOT EXISTS (\w+) ON idx_\w+ \([^)]*\);/g),
+].map(([create, name]) => ({ name: name!, create }));

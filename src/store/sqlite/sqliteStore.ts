@@ -33,7 +33,7 @@ import type { Transaction } from 'better-sqlite3-multiple-ciphers';
 import { toIndexRows } from './indexWriter.ts';
 import { ResourceTables, type SerializedWrite } from './resourceTables.ts';
 import { ensureRecordTable, RecordTable, securityRecords, transactionRecords } from './recordTable.ts';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+import { INDEX_LOOKUP_INDEXES, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 import { unstampedJson } from './storedJson.ts';
 import {
   readVersionMark,
@@ -409,7 +409,10 @@ export class SqliteStore implements ResourceStore {
       };
       this.writer.exec('BEGIN IMMEDIATE');
       try {
+        // A bulk load: the lookup indexes are built once at the end rather than row by row.
+        for (const index of INDEX_LOOKUP_INDEXES) this.writer.exec(`DROP INDEX IF EXISTS ${index.name}`);
         await feed(sink);
+        for (const index of INDEX_LOOKUP_INDEXES) this.writer.exec(index.create);
         this.writer.exec('COMMIT');
       } catch (error) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
