@@ -46,7 +46,11 @@ export function accountPage(view: {
     ${
       view.everyone
         ? html`<h2>Everyone signed in now</h2>
-            ${sessionTable(view.everyone, view.currentKey, true)}`
+            ${sessionTable(view.everyone, view.currentKey, true)}
+            <p>
+              <a href="/admin/clients">Registered systems</a>: register or revoke the systems that use the
+              API.
+            </p>`
         : ''
     }`;
 }

@@ -41,6 +41,8 @@ import {
 } from './pageRequest.ts';
 import { addPasskeyPage, PASSKEY_SCRIPTS } from './passkeyPage.ts';
 import { passwordPage } from './passwordPage.ts';
+import { clientsPage } from './clientsPage.ts';
+import { listClients, registerClient, revokeClient } from '../../access/clients.ts';
 import { secondFactorPage } from './secondFactorPage.ts';
 
 export interface PageContext {
@@ -528,6 +530,83 @@ export function signInRoutes(app: FastifyInstance, context: PageContext): void {
     await sessions.end(checked.active, 'signed out', request.ip);
     clearSessionCookie(request, reply);
     return reply.redirect('/login', 303);
+  });
+
+  /** A signed-in person whose role may `interaction` registered systems; 403 page otherwise. */
+  const clientAdministrator = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: 'search' | 'create' | 'delete',
+  ) => {
+    const active = await signedInSession(context, request, reply, '/admin/clients');
+    if (!active) return undefined;
+    const principal = { kind: 'user' as const, id: active.session.userName!, role: active.session.role! };
+    const decision = decide(principal, interaction, '$clients');
+    if (!decision.allowed) {
+      sendMessagePage(reply, 403, 'Not allowed', `Not allowed: ${decision.reason}.`, {
+        href: '/account',
+        label: 'Your account',
+      });
+      return undefined;
+    }
+    return active;
+  };
+
+  const showClients = async (
+    reply: FastifyReply,
+    active: ActiveSession,
+    view: Omit<Parameters<typeof clientsPage>[0], 'csrf' | 'clients'> = {},
+  ) =>
+    sendPage(reply, {
+      title: 'Registered systems',
+      wide: true,
+      status: view.error ? 400 : 200,
+      body: clientsPage({ csrf: active.session.csrf, clients: await listClients(store), ...view }),
+    });
+
+  app.get('/admin/clients', async (request, reply) => {
+    const active = await clientAdministrator(request, reply, 'search');
+    return active ? showClients(reply, active) : reply;
+  });
+
+  app.post('/admin/clients', async (request, reply) => {
+    const checked = await checkedForm(context, request, reply);
+    if (!checked) return reply;
+    const active = await clientAdministrator(request, reply, 'create');
+    if (!active) return reply;
+    const name = (checked.form.get('name') ?? '').slice(0, 300);
+    try {
+      const { client, clientSecret } = await registerClient(
+        store,
+        { name, scopes: (checked.form.get('scopes') ?? '').slice(0, 2000) },
+        { kind: 'user', id: active.session.userName! },
+      );
+      return showClients(reply, active, {
+        added: { clientId: client.clientId, clientSecret: clientSecret!, name: client.name },
+      });
+    } catch (error) {
+      if (error instanceof AccessError) return showClients(reply, active, { error: error.message });
+      throw error;
+    }
+  });
+
+  app.post('/admin/clients/revoke', async (request, reply) => {
+    const checked = await checkedForm(context, request, reply);
+    if (!checked) return reply;
+    const active = await clientAdministrator(request, reply, 'delete');
+    if (!active) return reply;
+    try {
+      const client = await revokeClient(store, (checked.form.get('client_id') ?? '').slice(0, 100), {
+        kind: 'user',
+        id: active.session.userName!,
+      });
+      return showClients(reply, active, {
+        notice: `Revoked ${client.name}: its tokens stop working at their next request.`,
+      });
+    } catch (error) {
+      if (error instanceof AccessError) return showClients(reply, active, { error: error.message });
+      throw error;
+    }
   });
 
   app.post('/logout/everywhere', async (request, reply) => {
