@@ -47,11 +47,16 @@ export async function alternatingRounds(
   ids: string[],
   rounds: number,
   seconds: number,
+  /** Called before each round of each server (a benchmark that has the server do something meanwhile). */
+  beforeRound?: (target: number, round: number) => void,
 ): Promise<Summary[]> {
   for (const target of targets) await load(target, ids, 1);
   const results: LoadResult[][] = targets.map(() => []);
   for (let round = 0; round < rounds; round++)
-    for (const [i, target] of targets.entries()) results[i]!.push(await load(target, ids, seconds));
+    for (const [i, target] of targets.entries()) {
+      beforeRound?.(i, round);
+      results[i]!.push(await load(target, ids, seconds));
+    }
   return results.map(summarize);
 }
 
@@ -90,7 +95,7 @@ function summarize(rounds: LoadResult[]): Summary {
  */
 export function startServer(servers: ChildProcess[], moduleUrl: string, args: string[]): Promise<LoadTarget> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(moduleUrl), '--serve', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   servers.push(child);
   return new Promise((resolve, reject) => {
