@@ -440,4 +440,31 @@ describe('Patient/$everything and metadata', () => {
     assert.ok(patientEntry.searchParam.some((p: any) => p.name === 'birthdate' && p.type === 'date'));
     assert.ok(patientEntry.interaction.some((i: any) => i.code === 'vread'));
   });
+
+  test('the CapabilityStatement is public and names SMART security with absolute OAuth URLs that work', async () => {
+    const res = await fhirFetch(`${server.base}/metadata`, { headers: { authorization: '' } });
+    assert.equal(res.status, 200);
+    const security = res.body.rest[0].security;
+    assert.equal(security.service[0].coding[0].code, 'SMART-on-FHIR');
+    const uris = Object.fromEntries(
+      security.extension[0].extension.map((e: any) => [e.url, e.valueUri]),
+    ) as Record<string, string>;
+    const origin = new URL(server.base).origin;
+    assert.deepEqual(uris, {
+      token: `${origin}/oauth/token`,
+      authorize: `${origin}/oauth/authorize`,
+      revoke: `${origin}/oauth/revoke`,
+    });
+    const config = (await fhirFetch(`${server.base}/.well-known/smart-configuration`)).body;
+    assert.equal(uris.token, config.token_endpoint);
+    assert.equal(uris.authorize, config.authorization_endpoint);
+    // The token endpoint named there answers (a request without a client is refused as OAuth says).
+    const token = await fetch(uris.token!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    assert.equal(token.status, 401);
+    assert.equal(((await token.json()) as { error: string }).error, 'invalid_client');
+  });
 });

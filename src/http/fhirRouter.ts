@@ -19,7 +19,7 @@ import type {
 import type { AccessGuard } from './accessGuard.ts';
 import { breakGlassOperation } from './breakGlass.ts';
 import { processBundle } from './bundleProcessor.ts';
-import { capabilityStatement } from './capabilityStatement.ts';
+import { capabilityStatementAt } from './capabilityStatement.ts';
 import type { FhirContext, FhirRequest, FhirResponse } from './fhirExchange.ts';
 import * as fhir from './interactions.ts';
 
@@ -78,7 +78,7 @@ async function dispatch(
   }
   const [first, second, third, fourth] = segments as [string, string?, string?, string?];
   if (segments.length === 1 && first === 'metadata' && read)
-    return { status: 200, resource: capabilityStatement() };
+    return { status: 200, resource: capabilityStatementAt(ctx.baseUrl) };
   if (segments.length === 1 && first === '_history' && read) {
     if (guard) for (const type of resourceTypes()) guard.require('history', type);
     guard?.refuseForPatientScope('history across types');
