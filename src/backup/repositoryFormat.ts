@@ -12,7 +12,8 @@
  * always an error), and different content gets different nonces.
  */
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import type { BackupKeys } from './backupKeys.ts';
 import { BackupError } from './backupError.ts';
 
@@ -50,6 +51,9 @@ export interface SealedObject {
   bytes: Buffer;
 }
 
+const GZIP = { level: 6 };
+const gzipInPool = promisify(gzip);
+
 /** Seals a payload. `name` is given only for the config object (which has a fixed name). */
 export function sealObject(
   keys: BackupKeys,
@@ -57,7 +61,28 @@ export function sealObject(
   payload: Buffer,
   fixedName?: string,
 ): SealedObject {
-  const plaintext = Buffer.concat([Buffer.of(1), gzipSync(payload, { level: 6 })]);
+  return sealCompressed(keys, kind, gzipSync(payload, GZIP), fixedName);
+}
+
+/**
+ * The same, compressing in libuv's thread pool: a snapshot seals several packs at once while the main
+ * thread reads the next versions. The bytes are those `sealObject` makes (same zlib, same level).
+ */
+export async function sealObjectInPool(
+  keys: BackupKeys,
+  kind: ObjectKind,
+  payload: Buffer,
+): Promise<SealedObject> {
+  return sealCompressed(keys, kind, await gzipInPool(payload, GZIP));
+}
+
+function sealCompressed(
+  keys: BackupKeys,
+  kind: ObjectKind,
+  compressed: Buffer,
+  fixedName?: string,
+): SealedObject {
+  const plaintext = Buffer.concat([Buffer.of(1), compressed]);
   const label = Buffer.from(`${kind}\0`);
   const name = fixedName ?? createHmac('sha256', keys.naming).update(label).update(plaintext).digest('hex');
   const nonce = createHmac('sha256', keys.nonce).update(label).update(plaintext).digest().subarray(0, NONCE);

@@ -13,7 +13,7 @@ import type { BackupKeys } from './backupKeys.ts';
 import { PackBuilder, sha256 } from './packWriter.ts';
 import { DURABLE_RECORD_KINDS, recordsPayload } from './recordsObject.ts';
 import { openOrCreateRepository } from './repository.ts';
-import { FORMAT_VERSION, objectPath, sealObject } from './repositoryFormat.ts';
+import { FORMAT_VERSION, objectPath, sealObject, sealObjectInPool } from './repositoryFormat.ts';
 import {
   loadSnapshot,
   loadSnapshots,
@@ -106,26 +106,36 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     }
   };
   const packs: PackEntry[] = [];
-  // Seals a payload and writes it under its content name; the manifest entry names it by these.
-  const writeObject = async (kind: 'pack' | 'audit' | 'records', payload: Buffer) => {
-    const sealed = sealObject(keys, kind, payload);
-    await put(objectPath(kind, sealed.name), sealed.bytes);
-    return { name: sealed.name, size: sealed.bytes.length };
+  const pipeline = new SealPipeline();
+  // Seals a payload and writes it under its content name; its manifest entry (made by `entry` from
+  // that name and size) takes the next place in `packs`, whenever the sealing finishes.
+  const writeObject = (
+    kind: 'pack' | 'audit' | 'records',
+    payload: Buffer,
+    entry: (written: { name: string; size: number }) => PackEntry,
+  ) => {
+    const slot = packs.push(undefined as unknown as PackEntry) - 1;
+    return pipeline.add(
+      sealObjectInPool(keys, kind, payload).then(async (sealed) => {
+        await put(objectPath(kind, sealed.name), sealed.bytes);
+        packs[slot] = entry({ name: sealed.name, size: sealed.bytes.length });
+      }),
+    );
   };
 
   // Resource versions: afterVid < vid <= the mark.
   const versionsByType: Record<string, number> = {};
   const builder = new PackBuilder();
-  const flush = async () => {
+  const flush = () => {
     const { payload, header } = builder.take();
-    packs.push({
+    return writeObject('pack', payload, (written) => ({
       kind: 'versions',
-      ...(await writeObject('pack', payload)),
+      ...written,
       firstVid: header.firstVid,
       lastVid: header.lastVid,
       count: header.count,
       sha256: sha256(payload),
-    });
+    }));
   };
   let versions = 0;
   for (let after = afterVid; after < point.vid;) {
@@ -143,18 +153,18 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
 
   // Audit entries: afterSeq < seq <= the chain's head at the mark, hashed on from the parent's last.
   const audit = new AuditPackBuilder(Buffer.from(parentAudit?.hash ?? NO_AUDIT_HASH, 'hex'));
-  const flushAudit = async () => {
+  const flushAudit = () => {
     const { payload, header, lastHash } = audit.take();
-    packs.push({
+    return writeObject('audit', payload, (written) => ({
       kind: 'audit',
-      ...(await writeObject('audit', payload)),
+      ...written,
       sha256: sha256(payload),
       firstSeq: header.firstSeq,
       lastSeq: header.lastSeq,
       count: header.count,
       previousHash: header.previousHash,
       lastHash,
-    });
+    }));
   };
   let auditEntries = 0;
   for (let after = afterSeq; after < point.auditSeq;) {
@@ -175,13 +185,15 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
 
   // Security records: a full copy when they differ from the parent's.
   if (records && parent?.manifest.records?.sha256 !== records.summary.sha256) {
-    packs.push({
+    await writeObject('records', records.payload, (written) => ({
       kind: 'records',
-      ...(await writeObject('records', records.payload)),
+      ...written,
       sha256: records.summary.sha256,
       count: records.summary.count,
-    });
+    }));
   }
+  // Every object is written before the manifest that names them.
+  await pipeline.drain();
 
   const checkpointKeys: Record<string, string> = {};
   for (const { line } of point.checkpoints) {
@@ -282,3 +294,35 @@ function tipOf(v: RawVersion | undefined): SnapshotManifest['tip'] {
 }
 
 export { short };
+
+/**
+ * Objects being sealed and written, at most PIPELINE_DEPTH at once: compression runs in the thread
+ * pool while the main thread reads on. A failure is thrown by `add` or `drain`, never lost.
+ */
+const PIPELINE_DEPTH = 3;
+
+class SealPipeline {
+  private readonly running: Promise<void>[] = [];
+
+  /** Starts `work`; when PIPELINE_DEPTH are running, waits for the oldest first. */
+  async add(work: Promise<void>): Promise<void> {
+    // Handled here so that a failure while others run is not an unhandled rejection; awaited below.
+    work.catch(() => undefined);
+    this.running.push(work);
+    if (this.running.length < PIPELINE_DEPTH) return;
+    try {
+      await this.running.shift();
+    } catch (error) {
+      // Nothing goes on writing once the snapshot has failed.
+      await Promise.allSettled(this.running.splice(0));
+      throw error;
+    }
+  }
+
+  /** Waits for everything started; the first failure is thrown after all have settled. */
+  async drain(): Promise<void> {
+    const results = await Promise.allSettled(this.running.splice(0));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+}
