@@ -61,17 +61,21 @@ export async function passkeyRegistrationOptions(
   });
 }
 
+/** A browser's answer to a passkey form, and what it must match. */
+export interface PasskeyAnswer {
+  userName: string;
+  /** The browser's answer as JSON text (from @simplewebauthn/browser). */
+  response: string;
+  /** The challenge of the page the answer came from, kept in the session. */
+  expectedChallenge: string;
+  rp: RelyingParty;
+  address: string;
+}
+
 /** Checks the browser's answer against the session's challenge and keeps the new passkey. */
 export async function addPasskey(
   store: ResourceStore,
-  request: {
-    userName: string;
-    response: string;
-    expectedChallenge: string;
-    rp: RelyingParty;
-    address: string;
-    now?: number;
-  },
+  request: PasskeyAnswer & { now?: number },
 ): Promise<void> {
   const id = accountId(request.userName);
   const audit = (outcome: 'success' | 'failure', detail: string) =>
@@ -148,13 +152,7 @@ export async function passkeySignInOptions(
  */
 export function verifyPasskeySignIn(
   store: ResourceStore,
-  request: {
-    userName: string;
-    response: string;
-    expectedChallenge: string;
-    rp: RelyingParty;
-    address: string;
-  },
+  request: PasskeyAnswer,
   options: LoginOptions = {},
 ): Promise<SecondFactorResult> {
   return checkSecondFactor(store, request.userName, request.address, options, async (account) => {

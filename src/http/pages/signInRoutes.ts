@@ -569,45 +569,51 @@ export function signInRoutes(app: FastifyInstance, context: PageContext): void {
     return active ? showClients(reply, active) : reply;
   });
 
-  app.post('/admin/clients', async (request, reply) => {
-    const checked = await checkedForm(context, request, reply);
-    if (!checked) return reply;
-    const active = await clientAdministrator(request, reply, 'create');
-    if (!active) return reply;
-    const name = (checked.form.get('name') ?? '').slice(0, 300);
-    try {
+  /** A posted change to the registered systems: the form checked, the role asked, refusals shown. */
+  const clientChange =
+    (
+      interaction: 'create' | 'delete',
+      change: (
+        form: URLSearchParams,
+        actor: { kind: 'user'; id: string },
+      ) => Promise<Omit<Parameters<typeof clientsPage>[0], 'csrf' | 'clients'>>,
+    ) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const checked = await checkedForm(context, request, reply);
+      if (!checked) return reply;
+      const active = await clientAdministrator(request, reply, interaction);
+      if (!active) return reply;
+      try {
+        return showClients(
+          reply,
+          active,
+          await change(checked.form, { kind: 'user', id: active.session.userName! }),
+        );
+      } catch (error) {
+        if (error instanceof AccessError) return showClients(reply, active, { error: error.message });
+        throw error;
+      }
+    };
+
+  app.post(
+    '/admin/clients',
+    clientChange('create', async (form, actor) => {
       const { client, clientSecret } = await registerClient(
         store,
-        { name, scopes: (checked.form.get('scopes') ?? '').slice(0, 2000) },
-        { kind: 'user', id: active.session.userName! },
+        { name: (form.get('name') ?? '').slice(0, 300), scopes: (form.get('scopes') ?? '').slice(0, 2000) },
+        actor,
       );
-      return showClients(reply, active, {
-        added: { clientId: client.clientId, clientSecret: clientSecret!, name: client.name },
-      });
-    } catch (error) {
-      if (error instanceof AccessError) return showClients(reply, active, { error: error.message });
-      throw error;
-    }
-  });
+      return { added: { clientId: client.clientId, clientSecret: clientSecret!, name: client.name } };
+    }),
+  );
 
-  app.post('/admin/clients/revoke', async (request, reply) => {
-    const checked = await checkedForm(context, request, reply);
-    if (!checked) return reply;
-    const active = await clientAdministrator(request, reply, 'delete');
-    if (!active) return reply;
-    try {
-      const client = await revokeClient(store, (checked.form.get('client_id') ?? '').slice(0, 100), {
-        kind: 'user',
-        id: active.session.userName!,
-      });
-      return showClients(reply, active, {
-        notice: `Revoked ${client.name}: its tokens stop working at their next request.`,
-      });
-    } catch (error) {
-      if (error instanceof AccessError) return showClients(reply, active, { error: error.message });
-      throw error;
-    }
-  });
+  app.post(
+    '/admin/clients/revoke',
+    clientChange('delete', async (form, actor) => {
+      const client = await revokeClient(store, (form.get('client_id') ?? '').slice(0, 100), actor);
+      return { notice: `Revoked ${client.name}: its tokens stop working at their next request.` };
+    }),
+  );
 
   app.post('/logout/everywhere', async (request, reply) => {
     const checked = await checkedForm(context, request, reply);
