@@ -68,11 +68,6 @@ export class AccessGuard {
     }
   }
 
-  /** True when this principal is held to one patient's compartment. */
-  get patientScoped(): boolean {
-    return this.patient !== undefined;
-  }
-
   /**
    * The types a search across types covers: those named in `_type` must all be allowed (403
    * otherwise); without `_type`, the types the principal may search.

@@ -113,7 +113,7 @@ async function dispatch(
     if (method === 'DELETE') {
       guard?.require('delete', type);
       guard?.refuseForPatientScope('conditional delete');
-      return atomically(ops, (tx) => fhir.conditionalDelete(tx, type, req));
+      return atomically(ops, (tx) => fhir.conditionalDelete(tx, ctx, type, req));
     }
     return notAllowed(req);
   }
@@ -136,12 +136,12 @@ async function dispatch(
     }
     if (method === 'PUT') {
       guard?.require('update', type);
-      if (guard?.patientScoped) await requireWritableCurrent(ops, guard, type, id);
+      if (guard?.checksContent) await requireWritableCurrent(ops, guard, type, id);
       return fhir.update(ops, ctx, type, id, req);
     }
     if (method === 'DELETE') {
       guard?.require('delete', type);
-      if (guard?.patientScoped) await requireWritableCurrent(ops, guard, type, id);
+      if (guard?.checksContent) await requireWritableCurrent(ops, guard, type, id);
       return fhir.remove(ops, type, id, req);
     }
     return notAllowed(req);
@@ -169,7 +169,10 @@ async function dispatch(
   );
 }
 
-/** An update or delete by a patient-scoped app: the resource it replaces must be its patient's too. */
+/**
+ * An update or delete by a principal held to some patients' records (a patient-scoped app, or a person
+ * with restricted charts closed to them): the resource it replaces or deletes must be open to it too.
+ */
 async function requireWritableCurrent(
   ops: StoreOperations,
   guard: AccessGuard,

@@ -138,6 +138,7 @@ export async function conditionalUpdate(
 ): Promise<FhirResponse> {
   const resource = checkBody(req.body, type);
   const match = await singleMatch(ops, type, req.query, 'The conditional update');
+  if (match) ctx.access?.requireWritable(match);
   if (match) {
     const id = match.id!;
     if (resource.id !== undefined && resource.id !== id)
@@ -162,6 +163,7 @@ export async function remove(
 
 export async function conditionalDelete(
   ops: StoreOperations,
+  ctx: FhirContext,
   type: string,
   req: FhirRequest,
 ): Promise<FhirResponse> {
@@ -171,6 +173,7 @@ export async function conditionalDelete(
     );
   const match = await singleMatch(ops, type, req.query, 'The conditional delete');
   if (!match) return deletedResponse(type, '', false);
+  ctx.access?.requireWritable(match);
   return remove(ops, type, match.id!, { ...req, ifMatch: undefined });
 }
 

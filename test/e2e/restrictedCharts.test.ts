@@ -142,6 +142,39 @@ describe('restricted charts and breaking the glass', () => {
       },
     });
     assert.equal(write.status, 403);
+    // Nor may they change, move away or delete what the chart holds, by id, by condition or in a Bundle.
+    const obs = ids['obs-restricted']!;
+    const moved = {
+      resourceType: 'Observation',
+      id: obs,
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${ids.open}` },
+    };
+    const attempts = [
+      await as('other', `Observation/${obs}`, { method: 'PUT', body: moved }),
+      await as('other', `Observation/${obs}`, { method: 'DELETE' }),
+      await as('other', `Observation?_id=${obs}`, { method: 'DELETE' }),
+      await as('other', `Observation?_id=${obs}`, { method: 'PUT', body: { ...moved, id: undefined } }),
+    ];
+    assert.deepEqual(
+      attempts.map((a) => a.status),
+      [403, 403, 403, 403],
+    );
+    const bundle = await as('other', '', {
+      method: 'POST',
+      body: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ request: { method: 'DELETE', url: `Observation/${obs}` } }],
+      },
+    });
+    assert.equal(bundle.status, 403);
+    const kept = await server.store.read('Observation', obs);
+    assert.deepEqual(
+      [kept.meta?.versionId, (kept as any).subject.reference],
+      ['1', `Patient/${ids.restricted}`],
+    );
   });
 
   it('breaking the glass needs a person, a role that reads charts, a restricted chart and a reason', async () => {
