@@ -127,7 +127,6 @@ async function serve(kind: string, dataDir: string, keyDir: string, targetDir?: 
   const perRound = Math.ceil(CHANGES_PER_MINUTE / ROUNDS_PER_MINUTE);
   const target = targetDir ? new DirectoryTarget(targetDir) : undefined;
   let snapshots = 0;
-  let snapshotMs = 0;
   for await (const line of createInterface({ input: process.stdin })) {
     const round = Number(line);
     for (let i = 0; i < perRound; i++) {
@@ -150,12 +149,10 @@ async function serve(kind: string, dataDir: string, keyDir: string, targetDir?: 
         agent: osUserAgent(),
       }).then(() => {
         snapshots++;
-        snapshotMs += performance.now() - started;
         console.error(`  snapshot ${snapshots}: ${(performance.now() - started).toFixed(0)} ms`);
       });
     }
   }
-  void snapshotMs;
 }
 
 if (isMain(import.meta.url)) {

@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
 import { grepFor, restoreInto } from '../backupHelpers.ts';
 import { tempFolder } from '../testStore.ts';
-import { chartvault, CLI, startServe, stopProcess } from '../cli.ts';
+import { addClient, chartvault, CLI, startServe, stopProcess } from '../cli.ts';
 
 const folder = tempFolder('chartvault-backup-cli-');
 const FAMILY = 'Vandersteenhovenplaats';
@@ -89,21 +89,7 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
   write('1950-03-05');
   assert.equal(chartvault('kit', '--data', data, '--key-dir', keys, '--out', kit).status, 0);
   // A registered system and its secret, issued before the disaster.
-  const added = chartvault(
-    'clients',
-    'add',
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-    '--name',
-    'lab-interface',
-    '--scopes',
-    'system/*.rs',
-    '--json',
-  );
-  assert.equal(added.status, 0, added.stderr);
-  const client = JSON.parse(added.stdout) as { client_id: string; client_secret: string };
+  const client = addClient(data, keys, 'system/*.rs');
 
   const run = chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target);
   assert.equal(run.status, 0, run.stderr);
