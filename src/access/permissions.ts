@@ -226,7 +226,7 @@ export function decide(principal: Principal, interaction: Interaction, resourceT
 /** A principal's scopes, parsed once per principal (a request asks `decide` several times). */
 const parsedScopes = new WeakMap<string[], ParsedScope[]>();
 
-function resourceScopesOf(scopes: string[]): ParsedScope[] {
+export function resourceScopesOf(scopes: string[]): ParsedScope[] {
   let parsed = parsedScopes.get(scopes);
   if (!parsed) {
     parsed = parseScopes(scopes.join(' ')).resourceScopes;

@@ -15,7 +15,7 @@ import {
 import { closedCharts } from '../access/restrictedCharts.ts';
 import type { StoreOperations } from '../store/index.ts';
 import { decide, type Interaction, type Principal } from '../access/index.ts';
-import { parseScopes } from '../access/scopes.ts';
+import { resourceScopesOf } from '../access/permissions.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import type { Criterion, SearchRequest } from '../fhir/searchRequest.ts';
 import type { Resource } from '../fhir/types.ts';
@@ -36,7 +36,7 @@ export class AccessGuard {
   ) {
     const patientScoped =
       principal.scopes !== undefined &&
-      parseScopes(principal.scopes.join(' ')).resourceScopes.some((scope) => scope.context === 'patient');
+      resourceScopesOf(principal.scopes).some((scope) => scope.context === 'patient');
     this.patient = patientScoped ? (principal.patient ?? null) : undefined;
   }
 

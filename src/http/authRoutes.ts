@@ -20,7 +20,6 @@ export interface AuthRouteOptions {
   store: ResourceStore;
   /** Issues and checks access tokens; the FHIR routes verify with the same one (server.ts). */
   tokens: TokenService;
-  tokenLifetimeSeconds?: number;
   /** Idle timeout and lifetimes of sign-in sessions; default: 15 minutes idle (or CHARTVAULT_IDLE_TIMEOUT_MINUTES), 12 hours. */
   sessionPolicy?: SessionPolicy;
   /** The clock (epoch ms) for sessions, codes and tokens; tests move it. */
@@ -28,7 +27,10 @@ export interface AuthRouteOptions {
 }
 
 /** What buildServer may pass on to these routes (tests set the clock and the session policy). */
-export type AccessRouteSettings = Pick<AuthRouteOptions, 'sessionPolicy' | 'clock' | 'tokenLifetimeSeconds'>;
+export type AccessRouteSettings = Pick<AuthRouteOptions, 'sessionPolicy' | 'clock'> & {
+  /** How long access tokens last (the token service server.ts makes); default 5 minutes. */
+  tokenLifetimeSeconds?: number;
+};
 
 export const TOKEN_PATH = '/oauth/token';
 export const REVOKE_PATH = '/oauth/revoke';
