@@ -192,8 +192,17 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
     if (values.some((v) => v.trim() === '')) throw badRequest(`Search parameter ${name} has an empty value.`);
     return { kind: 'text', scope: code === '_text' ? 'narrative' : 'content', values };
   }
-  if (code === '_lastUpdated')
+  if (code === '_lastUpdated') {
+    // Every resource has a last-updated time: `:missing=false` is all of them, `:missing=true` none.
+    if (modifier === 'missing') {
+      if (value !== 'true' && value !== 'false')
+        throw badRequest(`${name} takes true or false, not "${value}".`);
+      return { kind: 'id', ids: [], not: value === 'false' };
+    }
+    if (modifier !== undefined)
+      throw badRequest(`Search parameter ${name}: _lastUpdated takes only the :missing modifier.`);
     return { kind: 'lastUpdated', values: splitValues(value).map((v) => parseDate(name, v)) };
+  }
   const definitions = types.map((t) => getSearchParameter(t, code)).filter((d) => d !== undefined);
   const paramType = definitions[0]?.type;
   if (paramType === 'special' && code === 'near' && definitions.length === types.length) {
@@ -479,7 +488,8 @@ function takePrefix(value: string): [Prefix, string] {
 }
 
 function parseDate(name: string, value: string): DateValue {
-  const [prefix, rest] = takePrefix(value);
+  // A `+` zone sent unencoded in a URL arrives as a space (`2021-03-05T10:00:00 01:00`): read it as `+`.
+  const [prefix, rest] = takePrefix(value.replace(/^(.*T[\d:.]+) (\d{2}:\d{2})$/, '$1+$2'));
   const range = dateRange(rest);
   if (!range) {
     throw badRequest(
@@ -498,9 +508,10 @@ function parseNumber(name: string, value: string, isQuantity: boolean): NumberVa
     );
   }
   const number = Number(numberText);
-  // The written precision defines the range an `eq` search covers: 100 is [99.5, 100.5).
-  const mantissa = numberText.split(/[eE]/)[0]!;
-  const exponent = Number(numberText.split(/[eE]/)[1] ?? 0);
+  // The written precision defines the range an `eq` search covers: 100 is [99.5, 100.5). With an
+  // exponent, as the R4 specification's example reads it, one digit finer: 1e2 is [95, 105).
+  const [mantissa, exponentText] = numberText.split(/[eE]/) as [string, string?];
+  const exponent = exponentText === undefined ? 0 : Number(exponentText) - 1;
   const decimals = (mantissa.split('.')[1] ?? '').length - exponent;
   const half = 0.5 * 10 ** -decimals;
   const result: NumberValue = {

@@ -99,3 +99,63 @@ test('code elements answer to the system their binding implies, and to no other'
   );
   assert.deepEqual(ids(not.body), []);
 });
+
+test('a date zone sent as an unencoded + (a space once decoded) is read as +', async () => {
+  await fhirFetch(`${server.base}/Encounter/zoned`, {
+    method: 'PUT',
+    body: {
+      resourceType: 'Encounter',
+      id: 'zoned',
+      status: 'finished',
+      class: { code: 'AMB' },
+      period: { start: '2021-03-05T10:00:00+02:00', end: '2021-03-05T10:30:00+02:00' },
+    },
+  });
+  for (const [query, expected] of [
+    ['date=ge2021-03-05T10:00:00+02:00', ['zoned']],
+    ['date=ge2021-03-05T08:15:00+00:00&date=lt2021-03-05T10:00:00+01:00', ['zoned']],
+    ['date=gt2021-03-05T10:30:00+02:00', []],
+    ['_lastUpdated=ge2000-01-01T00:00:00+01:00', ['zoned']],
+  ] as const) {
+    const res = await fhirFetch(`${server.base}/Encounter?${query}`);
+    assert.equal(res.status, 200, query);
+    assert.deepEqual(ids(res.body), expected, query);
+  }
+});
+
+test('_lastUpdated:missing: every resource has one', async () => {
+  const present = await fhirFetch(`${server.base}/Patient?_lastUpdated:missing=false`);
+  assert.deepEqual(ids(present.body), ['mail', 'phone']);
+  const missing = await fhirFetch(`${server.base}/Patient?_lastUpdated:missing=true`);
+  assert.deepEqual(ids(missing.body), []);
+  const other = await fhirFetch(`${server.base}/Patient?_lastUpdated:exact=2021`);
+  assert.equal(other.status, 400);
+});
+
+test('a number with an exponent has the precision the R4 example gives it (1e2 is 95 to 105)', async () => {
+  for (const [id, value] of [
+    ['p50', 50],
+    ['p97', 97],
+    ['p100', 100],
+  ] as const) {
+    await fhirFetch(`${server.base}/RiskAssessment/${id}`, {
+      method: 'PUT',
+      body: {
+        resourceType: 'RiskAssessment',
+        id,
+        status: 'final',
+        subject: { reference: 'Patient/mail' },
+        prediction: [{ probabilityDecimal: value }],
+      },
+    });
+  }
+  for (const [value, expected] of [
+    ['1e2', ['p100', 'p97']],
+    ['100', ['p100']],
+    ['1.00e2', ['p100']],
+    ['5e1', ['p50']],
+  ] as const) {
+    const res = await fhirFetch(`${server.base}/RiskAssessment?probability=${value}`);
+    assert.deepEqual(ids(res.body), expected, value);
+  }
+});
