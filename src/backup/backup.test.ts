@@ -341,10 +341,10 @@ test('wrong kit, another practice, damaged objects and a newer format: clear err
     const configFile = join(target, 'config');
     const config = JSON.parse(readFileSync(configFile, 'utf8'));
     chmodSync(configFile, 0o644);
-    writeFileSync(configFile, JSON.stringify({ ...config, version: 3 }));
+    writeFileSync(configFile, JSON.stringify({ ...config, version: 4 }));
     await assert.rejects(
       restoreWith(kit, 'e'),
-      /format version 3; this ChartVault reads versions up to 2: upgrade/,
+      /format version 4; this ChartVault reads versions up to 3: upgrade/,
     );
     assertNothingLeft('e');
   } finally {

@@ -151,7 +151,7 @@ test('audit chain and accounts over several increments: restored exactly, audit 
   try {
     const target = join(out.path, 'target');
     const { s1, s2, s3, s4, patients } = await practiceWithHistory(temp, target);
-    assert.equal(s1.manifest.version, 2);
+    assert.equal(s1.manifest.version, 3);
     assert.ok(s1.auditEntries > 10 && s1.manifest.records?.count === 1);
     assert.ok(recordsEntry(s2.manifest), 'a client was added: a new records object');
     assert.equal(s2.manifest.records?.byKind.client, 1);
@@ -366,11 +366,11 @@ test('a tampered audit pack or records object: verify names it, restore refuses 
     assert.equal(existsSync(join(out.path, 'forged')), false);
 
     // 3. A snapshot of a newer format is refused with "upgrade".
-    const newer = sealObject(keys, 'snapshot', Buffer.from(JSON.stringify({ ...s2.manifest, version: 3 })));
+    const newer = sealObject(keys, 'snapshot', Buffer.from(JSON.stringify({ ...s2.manifest, version: 4 })));
     overwrite(target, objectPath('snapshot', newer.name), newer.bytes);
     await assert.rejects(
       loadSnapshots(dir, keys),
-      /newer format \(version 3; this ChartVault reads up to 2\): upgrade/,
+      /newer format \(version 4; this ChartVault reads up to 3\): upgrade/,
     );
   } finally {
     await temp.cleanup();
@@ -378,7 +378,7 @@ test('a tampered audit pack or records object: verify names it, restore refuses 
   }
 });
 
-test('a target written in format 1 still restores, and its chain goes on with format-2 increments', async () => {
+test('a target written in format 1 still restores, and the next snapshot is a full one of format 3 that stands alone', async () => {
   const out = tempFolder();
   try {
     const expected = JSON.parse(readFileSync(join(FIXTURE, 'expected.json'), 'utf8'));
@@ -404,7 +404,8 @@ test('a target written in format 1 still restores, and its chain goes on with fo
     try {
       assert.deepEqual(await store.countByType(), expected.resources);
       assert.equal((await store.read('Patient', expected.patient)).birthDate, '1980-01-02');
-      // The restored store's chain starts after the restore; its backups continue the format-1 chain.
+      // The restored store's audit chain starts after the restore; its next snapshot packs the whole
+      // history again as a full snapshot of format 3 (a format-1 snapshot names no full snapshots).
       await addAccount(
         store,
         { userName: 'dr.two', role: 'physician', password: 'a long passphrase 2' },
@@ -412,9 +413,11 @@ test('a target written in format 1 still restores, and its chain goes on with fo
       );
       await patient(store, 'Carrowmoreley');
       const next = await snapshotOf(store, data, keys, target);
-      assert.equal(next.manifest.version, 2);
-      assert.equal(next.manifest.parent, expected.snapshots[1]);
-      assert.equal(next.manifest.sequence, 3);
+      assert.equal(next.manifest.version, 3);
+      assert.equal(next.manifest.parent, null);
+      assert.deepEqual(next.manifest.full, { level: 'year', base: null });
+      assert.equal(next.manifest.sequence, 1);
+      assert.equal(next.manifest.afterVid, 0);
       assert.equal(next.manifest.audit.afterSeq, 0);
       assert.deepEqual((await verifyTarget(dir, kit, true)).problems, []);
       const again = await restoreSnapshot({

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { StoredObject } from './retention.ts';
 import { syncFolder } from './syncFolder.ts';
 import { TargetConflict, type BackupTarget } from './target.ts';
 
@@ -97,6 +98,26 @@ export class DirectoryTarget implements BackupTarget {
           .split('\\')
           .join('/'),
       );
+  }
+
+  /** With the time each file was written (its modification time: files are never changed). */
+  async listStored(folder: string): Promise<StoredObject[]> {
+    const stored: StoredObject[] = [];
+    for (const path of await this.list(folder)) {
+      const info = await stat(this.file(path)).catch(() => undefined);
+      if (info) stored.push({ path, size: info.size, storedAt: info.mtime });
+    }
+    return stored;
+  }
+
+  /** Retention only (prune.ts): nothing else ever removes an object. */
+  async remove(path: string): Promise<'removed'> {
+    const file = this.file(path);
+    await unlink(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    await syncFolder(dirname(file));
+    return 'removed';
   }
 
   private file(path: string): string {

@@ -17,8 +17,11 @@ import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import type { BackupKeys } from './backupKeys.ts';
 import { BackupError } from './backupError.ts';
 
-/** The format of configs, manifests and kits: 2 added the audit chain and the security records. */
-export const FORMAT_VERSION = 2;
+/**
+ * The format of configs, manifests and kits: 2 added the audit chain and the security records, 3 full
+ * snapshots (which retention needs).
+ */
+export const FORMAT_VERSION = 3;
 /** The sealed-object encoding (header byte 4), unchanged since format 1: objects stay byte-identical. */
 export const OBJECT_VERSION = 1;
 export const CONFIG_PATH = 'config';

@@ -1,8 +1,9 @@
 /**
- * Snapshot manifests: each snapshot is an increment, the versions with afterVid < vid <= throughVid,
- * and names its parent (the snapshot whose throughVid is its afterVid). Restoring a snapshot replays
- * the chain from the first snapshot. Listing and chain building read only manifests (small: a few
- * hundred bytes plus one line per pack).
+ * Snapshot manifests: a snapshot is an increment, the versions with afterVid < vid <= throughVid,
+ * and names its parent (the snapshot whose throughVid is its afterVid); or (format 3) a full snapshot,
+ * which has no parent and lists every data object of the history, old ones by reference. Restoring a
+ * snapshot replays its chain from the full snapshot it starts at. Listing and chain building read only
+ * manifests (small: a few hundred bytes plus one line per pack).
  */
 import { BackupError } from './backupError.ts';
 import type { BackupKeys } from './backupKeys.ts';
@@ -72,10 +73,19 @@ export interface AuditRange {
   keys: Record<string, string>;
 }
 
+/** Format 3: the periods at which full snapshots are written, coarsest first (fullSnapshots.ts). */
+export const FULL_LEVELS = ['year', 'month', 'day', 'hour'] as const;
+export type FullLevel = (typeof FULL_LEVELS)[number];
+/** A full snapshot named by another manifest. */
+export interface FullReference {
+  name: string;
+  createdAt: string;
+}
+
 export interface SnapshotManifest {
   format: 'chartvault-snapshot';
-  /** 1 or 2; a reader refuses a newer one. */
-  version: 1 | 2;
+  /** 1, 2 or 3; a reader refuses a newer one. */
+  version: 1 | 2 | 3;
   storeId: string;
   createdAt: string;
   /** 1 for the first snapshot, parent's + 1 after: the length of the chain a restore replays. */
@@ -105,6 +115,16 @@ export interface SnapshotManifest {
   audit: AuditRange;
   /** Format 2: the durable security records at the mark (null when there are none, or in format 1). */
   records: RecordsSummary | null;
+  /**
+   * Format 3, full snapshots only: the period whose first snapshot this is, and the full snapshot whose
+   * objects it lists again by reference before its own (null: it packed the whole history itself).
+   */
+  full?: { level: FullLevel; base: string | null };
+  /**
+   * Format 3: the newest full snapshot of each level or coarser before this one (this one excluded:
+   * a manifest cannot name itself). The writer's next full snapshot of a level builds on it.
+   */
+  fulls?: Partial<Record<FullLevel, FullReference>>;
 }
 
 export const versionPacks = (m: SnapshotManifest) =>
@@ -119,6 +139,9 @@ export const kindOf = (p: PackEntry): DataKind =>
   p.kind === 'audit' ? 'audit' : p.kind === 'records' ? 'records' : 'pack';
 
 export const NO_AUDIT_HASH = '0'.repeat(64);
+
+/** A full snapshot stands alone: no parent (a first snapshot of formats 1 and 2 is one too). */
+export const isFull = (m: SnapshotManifest) => m.parent === null;
 
 export interface ListedSnapshot {
   name: string;

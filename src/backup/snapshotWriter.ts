@@ -1,7 +1,8 @@
 /**
  * Taking a snapshot: what changed since the newest snapshot in the target (resource versions, audit
  * entries and checkpoints, and the security records when they differ), packed, sealed and written
- * once, then the manifest last. A run killed before the manifest leaves only packs nobody lists (the
+ * once, then the manifest last. When a full snapshot is due (fullSnapshots.ts), it packs what changed
+ * since its base instead and lists the base's objects before its own. A run killed before the manifest leaves only packs nobody lists (the
  * next run writes the same packs again, byte for byte, and finds them there). When nothing changed
  * since the newest snapshot, nothing is written at all.
  */
@@ -11,6 +12,7 @@ import { AuditPackBuilder } from './auditPack.ts';
 import { BackupError } from './backupError.ts';
 import type { BackupKeys } from './backupKeys.ts';
 import { PackBuilder, sha256 } from './packWriter.ts';
+import { baseCandidates, fullLevelDue, fullsAsOf } from './fullSnapshots.ts';
 import { DURABLE_RECORD_KINDS, recordsPayload } from './recordsObject.ts';
 import { openOrCreateRepository } from './repository.ts';
 import { FORMAT_VERSION, objectPath, sealObject, sealObjectInPool } from './repositoryFormat.ts';
@@ -21,6 +23,7 @@ import {
   NO_AUDIT_HASH,
   short,
   versionPacks,
+  type FullLevel,
   type ListedSnapshot,
   type PackEntry,
   type SnapshotManifest,
@@ -41,6 +44,8 @@ export interface SnapshotInput {
    * key and the earlier ones of a restored store (src/audit/signingKey.ts knownAuditPublicKeys).
    */
   auditKeys?: Record<string, string>;
+  /** The time the snapshot is taken at (tests); the clock's by default. */
+  now?: Date;
 }
 
 export interface SnapshotResult {
@@ -70,21 +75,22 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     (input.lastKnown && (await loadSnapshot(target, keys, input.lastKnown))) ||
     newest((await loadSnapshots(target, keys)).snapshots);
   const parentAudit = parent?.manifest.audit;
+  const now = input.now ?? new Date();
+  const fullLevel = fullLevelDue(parent, now);
+  // A full snapshot lists every checkpoint, as it lists every entry.
   const point = store.backupPoint({
-    checkpointsAfter: parentAudit?.checkpointsThrough ?? 0,
+    checkpointsAfter: fullLevel ? 0 : (parentAudit?.checkpointsThrough ?? 0),
     recordKinds: DURABLE_RECORD_KINDS,
   });
   if (parent) checkContinues(store, point, parent, target);
-  const afterVid = parent?.manifest.throughVid ?? 0;
-  const afterSeq = parentAudit?.throughSeq ?? 0;
   const records = point.records.length > 0 ? recordsPayload(point.records) : undefined;
   const seconds = () => (performance.now() - started) / 1000;
   if (
     parent &&
-    point.vid === afterVid &&
+    point.vid === parent.manifest.throughVid &&
     parent.manifest.settings === input.settings &&
     parent.manifest.records?.sha256 === records?.summary.sha256 &&
-    onlyBackupEntries(store, afterSeq, point.auditSeq)
+    onlyBackupEntries(store, parentAudit!.throughSeq, point.auditSeq)
   )
     return {
       name: parent.name,
@@ -105,7 +111,12 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
       bytesWritten += bytes.length;
     }
   };
-  const packs: PackEntry[] = [];
+  // What the new packs continue: the parent, or for a full snapshot its base (whose objects it lists).
+  const base = fullLevel && parent ? await loadBase(target, keys, parent, fullLevel) : undefined;
+  const from = fullLevel ? base : parent;
+  const afterVid = from?.manifest.throughVid ?? 0;
+  const afterSeq = from?.manifest.audit.throughSeq ?? 0;
+  const packs: PackEntry[] = base ? base.manifest.packs.filter((p) => p.kind !== 'records') : [];
   const pipeline = new SealPipeline();
   // Seals a payload and writes it under its content name; its manifest entry (made by `entry` from
   // that name and size) takes the next place in `packs`, whenever the sealing finishes.
@@ -124,7 +135,7 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
   };
 
   // Resource versions: afterVid < vid <= the mark.
-  const versionsByType: Record<string, number> = {};
+  const versionsByType: Record<string, number> = { ...base?.manifest.versionsByType };
   const builder = new PackBuilder();
   const flush = () => {
     const { payload, header } = builder.take();
@@ -152,7 +163,7 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
   if (builder.count > 0) await flush();
 
   // Audit entries: afterSeq < seq <= the chain's head at the mark, hashed on from the parent's last.
-  const audit = new AuditPackBuilder(Buffer.from(parentAudit?.hash ?? NO_AUDIT_HASH, 'hex'));
+  const audit = new AuditPackBuilder(Buffer.from(from?.manifest.audit.hash ?? NO_AUDIT_HASH, 'hex'));
   const flushAudit = () => {
     const { payload, header, lastHash } = audit.take();
     return writeObject('audit', payload, (written) => ({
@@ -183,8 +194,9 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
       'The audit chain read for this snapshot does not end with the hash the store holds: run chartvault audit verify.',
     );
 
-  // Security records: a full copy when they differ from the parent's.
-  if (records && parent?.manifest.records?.sha256 !== records.summary.sha256) {
+  // Security records: a full copy when they differ from the parent's (or named again by a full snapshot:
+  // the same content seals to the same object, found in the target).
+  if (records && (fullLevel || parent?.manifest.records?.sha256 !== records.summary.sha256)) {
     await writeObject('records', records.payload, (written) => ({
       kind: 'records',
       ...written,
@@ -203,16 +215,16 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
   }
   const chain = versionPacks({ packs } as SnapshotManifest).reduce(
     (hash, pack) => Buffer.concat([hash, Buffer.from(pack.sha256, 'hex')]),
-    parent ? Buffer.from(parent.manifest.contentHash, 'hex') : Buffer.alloc(32),
+    parent && !fullLevel ? Buffer.from(parent.manifest.contentHash, 'hex') : Buffer.alloc(32),
   );
   const manifest: SnapshotManifest = {
     format: 'chartvault-snapshot',
     version: FORMAT_VERSION,
     storeId,
-    createdAt: new Date().toISOString(),
-    sequence: (parent?.manifest.sequence ?? 0) + 1,
-    parent: parent?.name ?? null,
-    afterVid,
+    createdAt: now.toISOString(),
+    sequence: fullLevel ? 1 : parent!.manifest.sequence + 1,
+    parent: fullLevel ? null : parent!.name,
+    afterVid: fullLevel ? 0 : afterVid,
     throughVid: point.vid,
     packs,
     versionsByType,
@@ -221,14 +233,17 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     tip: tipOf(store.versionsAfter(point.vid - 1, point.vid, 1)[0]),
     settings: input.settings,
     audit: {
-      afterSeq,
+      afterSeq: fullLevel ? 0 : afterSeq,
       throughSeq: point.auditSeq,
       hash: point.auditHash.toString('hex'),
-      checkpointsThrough: point.checkpoints.at(-1)?.seq ?? parentAudit?.checkpointsThrough ?? 0,
+      checkpointsThrough:
+        point.checkpoints.at(-1)?.seq ?? (fullLevel ? 0 : (parentAudit?.checkpointsThrough ?? 0)),
       checkpoints: point.checkpoints.map((c) => c.line),
       keys: checkpointKeys,
     },
     records: records?.summary ?? null,
+    ...(fullLevel && { full: { level: fullLevel, base: base?.name ?? null } }),
+    fulls: parent ? fullsAsOf(parent) : {},
   };
   const sealed = sealObject(keys, 'snapshot', Buffer.from(JSON.stringify(manifest)));
   await put(objectPath('snapshot', sealed.name), sealed.bytes);
@@ -242,6 +257,23 @@ export async function takeSnapshot(input: SnapshotInput): Promise<SnapshotResult
     bytesWritten,
     seconds: seconds(),
   };
+}
+
+/**
+ * The full snapshot a new full snapshot of `level` builds on: the newest of that level or coarser that
+ * opens (undefined: none does, and the whole history is packed again).
+ */
+async function loadBase(
+  target: BackupTarget,
+  keys: BackupKeys,
+  parent: ListedSnapshot,
+  level: FullLevel,
+): Promise<ListedSnapshot | undefined> {
+  for (const name of baseCandidates(fullsAsOf(parent), level)) {
+    const base = await loadSnapshot(target, keys, name);
+    if (base?.manifest.full) return base;
+  }
+  return undefined;
 }
 
 /**

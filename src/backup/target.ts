@@ -3,6 +3,7 @@
  * targets now; the append-only receiver and S3 with Object Lock implement the same four calls.
  */
 import type { BackupKeys } from './backupKeys.ts';
+import type { StoredObject } from './retention.ts';
 
 export interface BackupTarget {
   /** Where it is, for messages (no secrets). */
@@ -23,6 +24,13 @@ export interface BackupTarget {
    * snapshot's chain needs locked, s3Retention.ts). A failure fails the run.
    */
   afterSnapshot?(snapshot: string, keys: BackupKeys): Promise<void>;
+  /**
+   * Only on targets that allow deletion (retention, prune.ts): the objects under a folder with their
+   * sizes and when the target stored them.
+   */
+  listStored?(folder: string): Promise<StoredObject[]>;
+  /** Removes an object: 'locked' when the target still holds it under a retention lock. */
+  remove?(path: string): Promise<'removed' | 'locked'>;
 }
 
 export class TargetConflict extends Error {}
