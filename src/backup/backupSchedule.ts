@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BackupError } from './backupError.ts';
+import { DEFAULT_RETENTION, parseRetention, type RetentionPolicy } from './retention.ts';
 
 const SCHEDULE_FILE = 'backup-schedule.json';
 
@@ -20,6 +21,11 @@ export interface BackupSchedule {
   /** Weekly restore drill from the first target: day (0 Sunday ... 6 Saturday) and local time. */
   drillWeekday: number;
   drillAt: string;
+  /**
+   * Retention, applied each night (before the verification) to the targets that allow deletion
+   * (directories; S3 once locks run out). A receiver prunes on its own machine.
+   */
+  keep: RetentionPolicy;
 }
 
 export const DEFAULT_SCHEDULE: Omit<BackupSchedule, 'targets'> = {
@@ -27,6 +33,7 @@ export const DEFAULT_SCHEDULE: Omit<BackupSchedule, 'targets'> = {
   verifyAt: '02:30',
   drillWeekday: 0,
   drillAt: '03:30',
+  keep: DEFAULT_RETENTION,
 };
 
 export function readBackupSchedule(dataDir: string): BackupSchedule | undefined {
@@ -46,6 +53,16 @@ export function readBackupSchedule(dataDir: string): BackupSchedule | undefined 
     );
   }
   const schedule = { ...DEFAULT_SCHEDULE, ...parsed } as BackupSchedule;
+  try {
+    schedule.keep = parseRetention(
+      Object.entries({ ...DEFAULT_RETENTION, ...schedule.keep })
+        .map(([rule, count]) => `${rule}=${count}`)
+        .join(','),
+      file,
+    );
+  } catch (error) {
+    throw new BackupError(`${(error as Error).message} Set it again with chartvault backup schedule --keep.`);
+  }
   if (
     !Array.isArray(schedule.targets) ||
     !schedule.targets.every((t) => typeof t === 'string') ||

@@ -18,6 +18,14 @@ export { DirectoryTarget } from './directoryTarget.ts';
 export { readDrills, recordDrill, runDrill, DRILL_LOG, type DrillRecord } from './drill.ts';
 export { parseKit, renderKit, kitLines, type RecoveryKit } from './kitFile.ts';
 export { FORMAT_VERSION } from './repositoryFormat.ts';
+export { describePrune, pruneTarget, runPrune, type TargetPruneReport } from './prune.ts';
+export {
+  DEFAULT_RETENTION,
+  describeRetention,
+  keptSnapshots,
+  parseRetention,
+  type RetentionPolicy,
+} from './retention.ts';
 export { restoreSnapshot, type RestoreResult } from './restore.ts';
 export { restorePatient, snapshotAt, type PatientRestoreResult } from './patientRestore.ts';
 export { short as shortId } from './snapshotManifest.ts';

@@ -5,8 +5,10 @@
  * prune never leaves a listed snapshot without its objects; a manifest that does not open stops the
  * prune before anything is removed.
  */
+import { loadBackupKey, type AuditAgent, type SqliteStore } from '../store/index.ts';
 import { BackupError } from './backupError.ts';
-import type { BackupKeys } from './backupKeys.ts';
+import { acquireBackupLock } from './backupLock.ts';
+import { deriveBackupKeys, type BackupKeys } from './backupKeys.ts';
 import { openRepository } from './repository.ts';
 import { nameOfPath, objectPath } from './repositoryFormat.ts';
 import { keptSnapshots, unneededObjects, type RetentionPolicy, type StoredObject } from './retention.ts';
@@ -105,3 +107,52 @@ export const describePrune = (r: TargetPruneReport, dryRun = false) =>
   `(${(r.bytesRemoved / 1024 / 1024).toFixed(2)} MB)` +
   (r.locked.length ? `; ${r.locked.length} objects are still locked and go once their lock runs out` : '') +
   '.';
+
+export interface PruneRunInput {
+  store: SqliteStore;
+  dataDir: string;
+  keyDir: string;
+  storeId: string;
+  target: BackupTarget;
+  policy: RetentionPolicy;
+  agent: AuditAgent;
+  dryRun?: boolean;
+  now?: Date;
+}
+
+/**
+ * A prune as `backup prune` and the nightly schedule run it: under the store's backup lock (so no
+ * snapshot is being written meanwhile), recorded in the audit trail, success or failure.
+ */
+export async function runPrune(input: PruneRunInput): Promise<TargetPruneReport> {
+  const release = acquireBackupLock(input.dataDir);
+  const record = (outcome: 'success' | 'failure', detail: Record<string, string | number>) =>
+    input.store.appendAudit({
+      agent: input.agent,
+      action: 'prune',
+      outcome,
+      detail: { target: input.target.description, ...detail },
+    });
+  try {
+    const report = await pruneTarget({
+      target: input.target,
+      keys: deriveBackupKeys(loadBackupKey(input.keyDir, input.storeId).key),
+      storeId: input.storeId,
+      policy: input.policy,
+      now: input.now,
+      dryRun: input.dryRun,
+    }).catch(async (error: unknown) => {
+      await record('failure', { error: (error as Error).message.slice(0, 300) });
+      throw error;
+    });
+    if (!input.dryRun)
+      await record('success', {
+        kept: report.kept,
+        removed: report.removed.length,
+        locked: report.locked.length,
+      });
+    return report;
+  } finally {
+    release();
+  }
+}

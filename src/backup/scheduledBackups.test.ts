@@ -12,6 +12,7 @@ import { readSettings } from '../store/index.ts';
 import { acquireBackupLock } from './backupLock.ts';
 import { writeBackupSchedule } from './backupSchedule.ts';
 import { DirectoryTarget } from './directoryTarget.ts';
+import { DEFAULT_RETENTION } from './retention.ts';
 import { localClock, startScheduledBackups } from './scheduledBackups.ts';
 
 let temp: TempStore;
@@ -49,7 +50,7 @@ function start(
   schedule: { everyMinutes: number; verifyAt: string; drillWeekday: number; drillAt: string },
   targets = [target],
 ) {
-  writeBackupSchedule(temp.dataDir, { targets, ...schedule });
+  writeBackupSchedule(temp.dataDir, { targets, keep: DEFAULT_RETENTION, ...schedule });
   return startScheduledBackups({
     store: temp.store,
     dataDir: temp.dataDir,
@@ -95,7 +96,7 @@ test('snapshots follow the changes; a manual run holding the lock makes the sche
   }
 });
 
-test('the nightly verification and the weekly drill run once at their time, and are kept', async () => {
+test('the nightly retention and verification and the weekly drill run once at their time, and are kept', async () => {
   const clock = localClock(new Date(), 'UTC');
   const schedule = start({
     everyMinutes: 60,
@@ -108,6 +109,12 @@ test('the nightly verification and the weekly drill run once at their time, and 
     const verified = lines.filter((l) => l.includes('nightly verification of'));
     assert.equal(verified.length, 1, verified.join('\n'));
     assert.match(verified[0]!, /3 snapshots complete/);
+    // Retention ran first, audited, and kept all three (taken within the hour: the newest and its chain).
+    const actions = temp.store
+      .auditEntryTexts(0, Number.MAX_SAFE_INTEGER, 100_000)
+      .map(([, entry]) => JSON.parse(entry) as { action: string; detail?: Record<string, unknown> });
+    const prune = actions.find((a) => a.action === 'prune');
+    assert.deepEqual(prune?.detail, { target, kept: 3, removed: 0, locked: 0 });
     const drills = readFileSync(join(temp.dataDir, 'backup-drills.jsonl'), 'utf8').trim().split('\n');
     assert.equal(drills.length, 1);
     assert.equal(JSON.parse(drills[0]!).outcome, 'passed');

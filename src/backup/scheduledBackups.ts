@@ -1,6 +1,7 @@
 /**
  * Backups inside `serve`: a snapshot to every scheduled target every minute (by default), a nightly
- * verification of each target, and a weekly restore drill, each audited. A manual `backup run` holds
+ * prune by the retention policy of the targets that allow deletion, then a verification of each
+ * target, and a weekly restore drill, each audited. A manual `backup run` holds
  * the same lock, so the two never overlap: the schedule skips that turn and says so. Failures and
  * backups older than 24 hours (warning) or 48 hours (alarm) are logged as alerts, without patient data.
  */
@@ -10,6 +11,7 @@ import { readBackupSchedule, type BackupSchedule } from './backupSchedule.ts';
 import { runBackup } from './backupRun.ts';
 import { targetRuns } from './backupState.ts';
 import { recordDrill, runDrill } from './drill.ts';
+import { describePrune, runPrune } from './prune.ts';
 import type { RecoveryKit } from './kitFile.ts';
 import type { BackupTarget } from './target.ts';
 import { verifyTarget } from './verify.ts';
@@ -53,6 +55,7 @@ export function startScheduledBackups(options: ScheduledBackupsOptions): { stop:
       const clock = localClock(now(), options.timeZone);
       if (clock.time >= schedule.verifyAt && !done.has(`verify ${clock.day}`)) {
         done.add(`verify ${clock.day}`);
+        await pruneAll(schedule);
         await verifyAll(schedule);
       }
       if (
@@ -99,6 +102,31 @@ export function startScheduledBackups(options: ScheduledBackupsOptions): { stop:
     storeId: options.storeId,
     backupKey: loadBackupKey(options.keyDir, options.storeId).key,
   });
+
+  const pruneAll = async (schedule: BackupSchedule) => {
+    for (const spec of schedule.targets) {
+      try {
+        const target = options.openTarget(spec);
+        if (!target.remove) continue; // a receiver prunes on its own machine
+        const report = await runPrune({
+          ...options,
+          target,
+          policy: schedule.keep,
+          agent: AGENT,
+          now: now(),
+        });
+        if (report.removed.length > 0 || report.locked.length > 0)
+          options.log(`backup: retention in ${target.description}: ${describePrune(report)}`);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (error instanceof BackupError && /Another backup of this store is running/.test(message))
+          options.log(
+            `backup: a manual backup run holds the lock; tonight's retention for ${spec} is skipped`,
+          );
+        else options.log(`backup ALERT: retention in ${spec} FAILED: ${message}`);
+      }
+    }
+  };
 
   const verifyAll = async (schedule: BackupSchedule) => {
     for (const spec of schedule.targets) {

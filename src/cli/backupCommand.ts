@@ -1,4 +1,4 @@
-/** `chartvault backup run` and `chartvault backup verify`. */
+/** `chartvault backup run`, `backup verify` and `backup prune`. */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -16,6 +16,9 @@ import { commandLineAgent } from '../audit/index.ts';
 import { isDataDirectory, openStore } from '../store/index.ts';
 import { pairedReceiverTarget } from '../backup/receiverTarget.ts';
 import { nightlySample, type ReadSample } from '../backup/verify.ts';
+import { describePrune, runPrune } from '../backup/prune.ts';
+import { describeRetention, parseRetention } from '../backup/retention.ts';
+import { readBackupSchedule } from '../backup/backupSchedule.ts';
 import { openS3Target, readS3Settings, rememberS3Settings, s3SettingsFrom } from '../backup/s3Settings.ts';
 import { CliError } from './main.ts';
 import { openCommandAuditTrail } from './commandAuditTrail.ts';
@@ -173,5 +176,43 @@ export async function backupVerifyCommand(options: {
       );
     }
     console.log('Verification passed.');
+  });
+}
+
+export async function backupPruneCommand(options: {
+  data: string;
+  keyDir: string;
+  to: string;
+  keep?: string;
+  dryRun?: boolean;
+}): Promise<void> {
+  await asCliError(async () => {
+    const policy = options.keep
+      ? parseRetention(options.keep)
+      : (readBackupSchedule(options.data)?.keep ?? parseRetention(''));
+    const target = openTarget(options.to, options.data);
+    if (!target.remove)
+      throw new CliError(
+        `${target.description} does not allow deletion: a receiver applies retention on its own machine (chartvault receiver prune --kit KIT).`,
+      );
+    const { store, settings } = openStore(options.data, options.keyDir);
+    const trail = await openCommandAuditTrail(store, settings, options);
+    try {
+      const report = await runPrune({
+        store,
+        dataDir: options.data,
+        keyDir: options.keyDir,
+        storeId: settings.storeId,
+        target,
+        policy,
+        agent: commandLineAgent(),
+        dryRun: options.dryRun === true,
+      });
+      console.log(`Retention: ${describeRetention(policy)}.`);
+      console.log(`${target.description}: ${describePrune(report, options.dryRun === true)}`);
+    } finally {
+      await trail.close();
+      await store.close();
+    }
   });
 }

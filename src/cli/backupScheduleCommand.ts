@@ -2,6 +2,8 @@
 import { resolve } from 'node:path';
 import {
   DEFAULT_SCHEDULE,
+  describeRetention,
+  parseRetention,
   isClock,
   readBackupSchedule,
   writeBackupSchedule,
@@ -19,6 +21,7 @@ export async function backupScheduleCommand(options: {
   every?: string;
   verifyAt?: string;
   drill?: string;
+  keep?: string;
   off?: boolean;
 }): Promise<void> {
   await asCliError(async () => {
@@ -27,7 +30,8 @@ export async function backupScheduleCommand(options: {
         `${resolve(options.data)} is not a ChartVault data directory; pass --data with the store.`,
       );
     const current = readBackupSchedule(options.data);
-    const changing = options.to || options.every || options.verifyAt || options.drill || options.off;
+    const changing =
+      options.to || options.every || options.verifyAt || options.drill || options.keep || options.off;
     if (changing) {
       const schedule: BackupSchedule = { ...DEFAULT_SCHEDULE, targets: [], ...current };
       if (options.off) schedule.targets = [];
@@ -56,6 +60,7 @@ export async function backupScheduleCommand(options: {
         schedule.drillWeekday = weekday;
         schedule.drillAt = time;
       }
+      if (options.keep) schedule.keep = parseRetention(options.keep);
       writeBackupSchedule(options.data, schedule);
     }
     const schedule = readBackupSchedule(options.data);
@@ -70,6 +75,9 @@ export async function backupScheduleCommand(options: {
     console.log(
       `It verifies every target each night at ${schedule.verifyAt} and rehearses a restore from the first one ` +
         `every ${DAYS[schedule.drillWeekday]} at ${schedule.drillAt} (practice time). Changes apply without a restart.`,
+    );
+    console.log(
+      `Before verifying, it applies the retention (${describeRetention(schedule.keep)}) to the targets that allow deletion; a receiver prunes on its own machine.`,
     );
   });
 }

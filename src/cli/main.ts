@@ -140,6 +140,20 @@ export async function main(argv: string[]): Promise<void> {
     )
     .action(async (options) => (await import('./backupCommand.ts')).backupRunCommand(options));
   backup
+    .command('prune')
+    .description(
+      'apply the retention policy to a target that allows deletion (a directory; S3 once locks run out)',
+    )
+    .addOption(dataOption().makeOptionMandatory())
+    .addOption(keyDirOption())
+    .requiredOption('--to <target>', 'backup target')
+    .option(
+      '--keep <rules>',
+      "retention, e.g. hourly=48,daily=30,weekly=12,monthly=12,yearly=7 (default: the schedule's, else those)",
+    )
+    .option('--dry-run', 'say what would be removed, remove nothing')
+    .action(async (options) => (await import('./backupCommand.ts')).backupPruneCommand(options));
+  backup
     .command('pair')
     .description('pair this store with a backup receiver, using the code and fingerprint it printed')
     .addOption(dataOption().makeOptionMandatory())
@@ -169,6 +183,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--every <minutes>', 'minutes between snapshots (default 1)')
     .option('--verify-at <HH:MM>', 'local time of the nightly verification (default 02:30)')
     .option('--drill <day HH:MM>', 'day and local time of the weekly restore drill (default "sunday 03:30")')
+    .option(
+      '--keep <rules>',
+      'retention applied each night, e.g. hourly=48,daily=30,weekly=12,monthly=12,yearly=7',
+    )
     .option('--off', 'no scheduled backups')
     .action(async (options) => (await import('./backupScheduleCommand.ts')).backupScheduleCommand(options));
   backup

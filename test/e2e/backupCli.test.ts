@@ -5,7 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStore } from '../../src/store/index.ts';
@@ -289,4 +299,82 @@ test('kill -9 during a snapshot leaves no listed half snapshot, and the next run
   const verify = chartvault('backup', 'verify', '--from', target, '--kit', kit, '--read-data');
   assert.equal(verify.status, 0, verify.stderr);
   assert.doesNotMatch(verify.stdout, /unreferenced/, 'the killed run wrote the same packs, now used');
+});
+
+test('backup prune applies the retention to a directory target: a stray from an interrupted run goes, every snapshot of the last hours stays; bad rules and receivers get clear errors', () => {
+  const data = join(folder.path, 'p-data');
+  const keys = join(folder.path, 'p-keys');
+  const target = join(folder.path, 'p-target');
+  const kit = join(folder.path, 'p-kit.html');
+  assert.equal(chartvault('init', '--data', data, '--key-dir', keys, '--yes', '--kit-out', kit).status, 0);
+  const patient = join(folder.path, 'p-patient.json');
+  for (const family of [FAMILY, `${FAMILY}e`]) {
+    writeFileSync(patient, JSON.stringify({ resourceType: 'Patient', id: 'p1', name: [{ family }] }));
+    assert.equal(chartvault('import', '--data', data, '--key-dir', keys, '--no-progress', patient).status, 0);
+    assert.equal(chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target).status, 0);
+  }
+  // An object a killed run left (its name a keyed hash like any other), written before the last snapshot.
+  const strayName = 'ab'.repeat(32);
+  const stray = join(target, 'packs', 'ab', strayName);
+  mkdirSync(join(target, 'packs', 'ab'), { recursive: true });
+  writeFileSync(stray, 'left by an interrupted run');
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  utimesSync(stray, hourAgo, hourAgo);
+
+  const dry = chartvault('backup', 'prune', '--data', data, '--key-dir', keys, '--to', target, '--dry-run');
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /Retention: hourly for 48 hours, daily for 30 days, weekly for 12 weeks/);
+  assert.match(
+    dry.stdout,
+    /2 snapshots, 2 kept by the retention; would remove 0 snapshots and 1 data objects/,
+  );
+  assert.ok(existsSync(stray), 'a dry run removes nothing');
+  const pruned = chartvault('backup', 'prune', '--data', data, '--key-dir', keys, '--to', target);
+  assert.equal(pruned.status, 0, pruned.stderr);
+  assert.match(pruned.stdout, /removed 0 snapshots and 1 data objects/);
+  assert.equal(existsSync(stray), false);
+  const verify = chartvault('backup', 'verify', '--from', target, '--kit', kit, '--read-data');
+  assert.equal(verify.status, 0, verify.stderr);
+  assert.match(verify.stdout, /2 snapshots/);
+  const audit = chartvault('audit', 'verify', '--data', data, '--key-dir', keys);
+  assert.equal(audit.status, 0, audit.stderr);
+
+  const bad = chartvault(
+    'backup',
+    'prune',
+    '--data',
+    data,
+    '--key-dir',
+    keys,
+    '--to',
+    target,
+    '--keep',
+    'daily=forever',
+  );
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /"daily=forever" is not a retention rule; write e\.g\. hourly=48,daily=30/);
+  const schedule = chartvault(
+    'backup',
+    'schedule',
+    '--data',
+    data,
+    '--to',
+    target,
+    '--keep',
+    'hourly=24,daily=14',
+  );
+  assert.equal(schedule.status, 0, schedule.stderr);
+  assert.match(schedule.stdout, /retention \(hourly for 24 hours, daily for 14 days, weekly for 12 weeks/);
+  const receiver = chartvault(
+    'backup',
+    'prune',
+    '--data',
+    data,
+    '--key-dir',
+    keys,
+    '--to',
+    'https://127.0.0.1:1',
+  );
+  assert.equal(receiver.status, 1);
+  assert.match(receiver.stderr, /not paired with the receiver/);
 });
