@@ -4,7 +4,7 @@
  * `include`.
  */
 import { extractParameterEntries } from '../fhir/indexExtraction.ts';
-import { searchParametersFor } from '../fhir/searchParameters.ts';
+import { getSearchParameter, searchParametersFor } from '../fhir/searchParameters.ts';
 import { resourceTypes } from '../fhir/validation/index.ts';
 import type { IncludeSpec, SearchRequest } from '../fhir/searchRequest.ts';
 import type { Resource } from '../fhir/types.ts';
@@ -48,11 +48,22 @@ export async function findIncludes(
 /** Forward: the targets of the spec's reference parameter in the given resources. */
 async function referred(ops: StoreOperations, resources: Resource[], spec: IncludeSpec): Promise<Resource[]> {
   const idsByType = new Map<string, Set<string>>();
+  // Canonical references (`url` or `url|version`), by the types their parameter may point at.
+  const canonicalsByType = new Map<string, Set<string>>();
   for (const resource of resources) {
     if (spec.sourceType !== '*' && resource.resourceType !== spec.sourceType) continue;
     const codes = spec.code === '*' ? referenceCodes(resource.resourceType) : new Set([spec.code]);
     for (const entry of extractParameterEntries(resource, codes)) {
       for (const value of entry.values) {
+        if (value.kind === 'reference' && !value.targetType && /^[a-z][a-z0-9+.-]*:/i.test(value.reference)) {
+          const targets = getSearchParameter(resource.resourceType, entry.param)?.targets ?? [];
+          for (const type of targets) {
+            if (spec.targetType && type !== spec.targetType) continue;
+            if (!getSearchParameter(type, 'url')) continue;
+            if (!canonicalsByType.has(type)) canonicalsByType.set(type, new Set());
+            canonicalsByType.get(type)!.add(value.reference);
+          }
+        }
         if (
           value.kind !== 'reference' ||
           !value.targetType ||
@@ -70,6 +81,16 @@ async function referred(ops: StoreOperations, resources: Resource[], spec: Inclu
   for (const [type, ids] of idsByType) {
     out.push(...(await lookup(ops, { types: [type], criteria: [{ kind: 'id', ids: [...ids] }] })));
   }
+  for (const [type, canonicals] of canonicalsByType) {
+    for (const canonical of canonicals) {
+      const bar = canonical.indexOf('|');
+      const url = bar < 0 ? canonical : canonical.slice(0, bar);
+      const criteria: SearchRequest['criteria'] = [{ kind: 'uri', code: 'url', values: [url] }];
+      if (bar >= 0 && getSearchParameter(type, 'version'))
+        criteria.push({ kind: 'token', code: 'version', values: [{ code: canonical.slice(bar + 1) }] });
+      out.push(...(await lookup(ops, { types: [type], criteria })));
+    }
+  }
   return out;
 }
 
@@ -79,7 +100,13 @@ async function referring(
   resources: Resource[],
   spec: IncludeSpec,
 ): Promise<Resource[]> {
-  const targets = resources.filter((r) => !spec.targetType || r.resourceType === spec.targetType).map(keyOf);
+  const targets = resources
+    .filter((r) => !spec.targetType || r.resourceType === spec.targetType)
+    // A resource with a canonical url is also referred to by it (and by `url|version`, which a
+    // reference search for the url alone finds too).
+    .flatMap((r) =>
+      typeof r.url === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(r.url) ? [keyOf(r), r.url] : [keyOf(r)],
+    );
   if (targets.length === 0) return [];
   // `_revinclude=*`: whatever refers to the matches, of any type, through any reference parameter.
   return lookup(ops, {

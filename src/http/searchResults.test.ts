@@ -173,3 +173,48 @@ test('a reference searched by an absolute URL on this server is the local resour
   assert.deepEqual(await ids(`${server.base}/Patient/pat-1/_history/1`), ['Condition/c-1', 'Condition/c-2']);
   assert.deepEqual(await ids('http://elsewhere.example/fhir/Patient/pat-1'), []);
 });
+
+test('canonical references: the url finds every version, url|version that one; _include and _revinclude follow them', async () => {
+  const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
+  const url = 'http://example.org/Questionnaire/intake';
+  await put({ resourceType: 'Questionnaire', id: 'intake', status: 'active', url, version: '2' });
+  await put({ resourceType: 'QuestionnaireResponse', id: 'qr-any', status: 'completed', questionnaire: url });
+  await put({
+    resourceType: 'QuestionnaireResponse',
+    id: 'qr-v2',
+    status: 'completed',
+    questionnaire: `${url}|2`,
+  });
+  await put({
+    resourceType: 'QuestionnaireResponse',
+    id: 'qr-v1',
+    status: 'completed',
+    questionnaire: `${url}|1`,
+  });
+  const search = async (query: string) => (await fhirFetch(`${server.base}/${query}`)).body;
+  const q = encodeURIComponent;
+  assert.deepEqual(byMode(await search(`QuestionnaireResponse?questionnaire=${q(url)}`), 'match'), [
+    'QuestionnaireResponse/qr-any',
+    'QuestionnaireResponse/qr-v1',
+    'QuestionnaireResponse/qr-v2',
+  ]);
+  assert.deepEqual(byMode(await search(`QuestionnaireResponse?questionnaire=${q(`${url}|2`)}`), 'match'), [
+    'QuestionnaireResponse/qr-v2',
+  ]);
+  const included = await search(
+    'QuestionnaireResponse?_id=qr-any,qr-v2,qr-v1&_include=QuestionnaireResponse:questionnaire',
+  );
+  assert.deepEqual(byMode(included, 'include'), ['Questionnaire/intake'], 'version 1 is not stored');
+  const wrongVersion = await search(
+    'QuestionnaireResponse?_id=qr-v1&_include=QuestionnaireResponse:questionnaire',
+  );
+  assert.deepEqual(byMode(wrongVersion, 'include'), []);
+  const revincluded = await search(
+    'Questionnaire?_id=intake&_revinclude=QuestionnaireResponse:questionnaire',
+  );
+  assert.deepEqual(byMode(revincluded, 'include'), [
+    'QuestionnaireResponse/qr-any',
+    'QuestionnaireResponse/qr-v1',
+    'QuestionnaireResponse/qr-v2',
+  ]);
+});

@@ -421,9 +421,18 @@ function valueMatch(c: ValueCriterion, x: string, params: unknown[]): string {
       );
     case 'date':
       return anyOf(c.values.map((v) => dateMatch(`${x}.start`, `${x}.end`, v, params)));
-    case 'reference':
+    case 'reference': {
       params.push(...c.values);
-      return `${x}.ref IN (${c.values.map(() => '?').join(', ')})`;
+      const exact = `${x}.ref IN (${c.values.map(() => '?').join(', ')})`;
+      // A canonical URL without a version also finds the references to any version of it
+      // (`url|1.0`); literal references never hold a `|`.
+      const unversioned = c.values.filter((v) => /^[a-z][a-z0-9+.-]*:/i.test(v) && !v.includes('|'));
+      if (unversioned.length === 0) return exact;
+      return anyOf([
+        exact,
+        ...unversioned.map((v) => (params.push(`${v}|`, `${v}|\uffff`), `${x}.ref >= ? AND ${x}.ref < ?`)),
+      ]);
+    }
     case 'number':
     case 'quantity':
       return anyOf(c.values.map((v) => numberMatch(v, c.kind === 'quantity', x, params)));
