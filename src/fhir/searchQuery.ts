@@ -162,8 +162,13 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
     const rest = name.slice(dot + 1);
     const innerCode = splitOnce(rest.split('.')[0]!, ':')[0];
     const candidates = modifier ? [modifier] : [...new Set(definitions.flatMap((d) => d.targets))];
+    // `_has` inside a chain (`subject:Patient._has:Condition:subject:code=x`) checks its own types.
     const targetTypes = candidates.filter(
-      (t) => innerCode === '_id' || innerCode === '_lastUpdated' || getSearchParameter(t, innerCode),
+      (t) =>
+        innerCode === '_id' ||
+        innerCode === '_lastUpdated' ||
+        getSearchParameter(t, innerCode) ||
+        (innerCode === '_has' && hasTargets(rest, t)),
     );
     if (targetTypes.length === 0)
       throw badRequest(
@@ -224,6 +229,12 @@ function parseFilter(types: string[], name: string, value: string): Criterion | 
       `Search parameter ${name}: ${code} (a ${paramType} parameter) does not support the modifier :${modifier}.`,
     );
   return criterion;
+}
+
+/** Whether `_has:Source:param:...` can point at `type`. */
+function hasTargets(name: string, type: string): boolean {
+  const [, sourceType, code] = name.split(':');
+  return (sourceType && code && getSearchParameter(sourceType, code)?.targets.includes(type)) === true;
 }
 
 /**

@@ -75,6 +75,16 @@ test('_has, and _has nested in _has', async () => {
   ]);
 });
 
+test('_has at the end of a chain', async () => {
+  // Observations about a patient whom some DiagnosticReport is about.
+  assert.deepEqual(await ids('Observation?subject:Patient._has:DiagnosticReport:subject:status=final'), [
+    'o2',
+    'o3',
+  ]);
+  assert.deepEqual(await ids('Observation?subject._has:DiagnosticReport:subject:status=final'), ['o2', 'o3']);
+  assert.deepEqual(await ids('Observation?subject:Patient._has:DiagnosticReport:subject:status=amended'), []);
+});
+
 test('malformed chains are refused clearly under strict handling', async () => {
   const notReference = await fhirFetch(`${server.base}/Observation?status.name=x`, {
     headers: { prefer: 'handling=strict' },
