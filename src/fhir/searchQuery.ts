@@ -375,6 +375,8 @@ function parseReferenceCriterion(
     if (/^[a-z][a-z0-9+.-]*:/i.test(value)) return [value];
     const parts = value.split('/');
     if (parts.length === 2 || (parts.length === 4 && parts[2] === '_history')) {
+      if (!/^[A-Z][A-Za-z]+$/.test(parts[0]!) || parts[1] === '' || parts[3] === '')
+        throw badRequest(`${name}: "${value}" is not a reference (expected id, Type/id or a URL).`);
       if (modifier && parts[0] !== modifier)
         throw badRequest(`${name}: ${value} is not a ${modifier} reference.`);
       return [`${parts[0]}/${parts[1]}`];
@@ -513,7 +515,8 @@ function parseDate(name: string, value: string): DateValue {
 function parseNumber(name: string, value: string, isQuantity: boolean): NumberValue {
   const [prefix, rest] = takePrefix(value);
   const [numberText, system, code] = isQuantity ? splitQuantity(rest) : [rest];
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(numberText)) {
+  const tooManyParts = isQuantity && splitUnescaped(rest, '|').length > 3;
+  if (tooManyParts || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(numberText)) {
     throw badRequest(
       `${name}: "${value}" is not a number${isQuantity ? ' (expected [prefix]number|system|code)' : ''}.`,
     );

@@ -159,3 +159,19 @@ test('a number with an exponent has the precision the R4 example gives it (1e2 i
     assert.deepEqual(ids(res.body), expected, value);
   }
 });
+
+test('a reference without a type or id, and a quantity with more than three parts, are 400s', async () => {
+  for (const query of [
+    'Observation?subject=Patient/',
+    'Observation?subject=/obs',
+    'Observation?subject=patient/mail',
+    'Observation?subject=Patient/mail/_history/',
+    'Observation?value-quantity=5|http://unitsofmeasure.org|mg|extra',
+  ]) {
+    const res = await fhirFetch(`${server.base}/${query}`);
+    assert.equal(res.status, 400, query);
+    assert.equal(res.body.resourceType, 'OperationOutcome', query);
+  }
+  const fine = await fhirFetch(`${server.base}/Observation?subject=Patient/mail/_history/1`);
+  assert.deepEqual(ids(fine.body), ['obs']);
+});
