@@ -21,6 +21,7 @@ import { startReceiver, type RunningReceiver } from './receiver/receiverServer.t
 import { receiverStatus } from './receiver/receiverStatus.ts';
 import { ReceiverTarget } from './receiverTarget.ts';
 import { restoreSnapshot } from './restore.ts';
+import { loadSnapshots } from './snapshotManifest.ts';
 import { takeSnapshot } from './snapshotWriter.ts';
 import { targetContract } from './targetContract.ts';
 import { verifyTarget } from './verify.ts';
@@ -387,7 +388,7 @@ test('snapshots through the receiver verify and restore; prune refuses below the
     // Without the kit the receiver cannot see what a snapshot references: it removes nothing a snapshot may need.
     const blind = await pruneReceiver({ dataDir: home.root, practice, keepDays: 30 });
     assert.equal(blind.removed.length, 0);
-    assert.match(blind.explanation, /every snapshot depends on all earlier ones/);
+    assert.match(blind.explanation, /cannot tell which of them the snapshots it keeps still need/);
     // With the kit: the two snapshots form one chain that the newest needs; only the stray pack goes.
     const seeing = await pruneReceiver({ dataDir: home.root, practice, keepDays: 30, kit });
     assert.deepEqual(seeing.removed, [`packs/ff/${'f'.repeat(64)}`]);
@@ -407,6 +408,80 @@ test('snapshots through the receiver verify and restore; prune refuses below the
   } finally {
     await store.cleanup();
     restoredRoot.remove();
+  }
+});
+
+test('receiver retention with the kit: by arrival times, everything of the last 30 days stays, older snapshots thin out to the policy, and a back-dated snapshot steers nothing', async () => {
+  const { receiver, home } = await sharedReceiver();
+  const temp = createTempStore();
+  try {
+    const { connection, practice } = await pairClient(receiver, home);
+    const target = new ReceiverTarget(connection, practice);
+    const { readSettings, readSettingsText } = await import('../store/index.ts');
+    const { storeId } = readSettings(temp.dataDir);
+    const kit = { storeId, backupKey: loadBackupKey(temp.keyDir, storeId).key };
+    const keys = deriveBackupKeys(kit.backupKey);
+    const objects = home.objectsFolder(practice);
+    const arrived = new Map<string, Date>(); // object path -> when the receiver got it (simulated)
+    const now = Date.now();
+    const day = 24 * 60 * 60 * 1000;
+    const snap = async (takenAt: Date, arrivesAt: Date) => {
+      await temp.store.create({
+        resourceType: 'Patient',
+        name: [{ family: `Arrival${arrived.size}` }],
+      } as never);
+      const taken = await takeSnapshot({
+        store: temp.store,
+        storeId,
+        settings: readSettingsText(temp.dataDir),
+        keys,
+        target,
+        now: takenAt,
+      });
+      for (const path of await target.list(''))
+        if (!arrived.has(path)) {
+          arrived.set(path, arrivesAt);
+          utimesSync(join(objects, path), arrivesAt, arrivesAt);
+        }
+      return taken;
+    };
+    // Twice a day for 100 days, arriving when taken.
+    const real = [];
+    for (let t = now - 100 * day; t < now - day / 2; t += day / 2)
+      real.push(await snap(new Date(t), new Date(t)));
+    // A compromised server writes a snapshot that claims to be 400 days old; it arrives now.
+    const backdated = await snap(new Date(now - 400 * day), new Date(now));
+    const prune = await pruneReceiver({
+      dataDir: home.root,
+      practice,
+      keepDays: 30,
+      kit,
+      now: new Date(now),
+    });
+    assert.ok(
+      prune.removed.some((p) => p.startsWith('snapshots/')),
+      'old snapshots went',
+    );
+    for (const path of prune.removed)
+      assert.ok(arrived.get(path)! < new Date(now - 30 * day), `${path} arrived within the 30 days`);
+    const { snapshots } = await loadSnapshots(target, keys);
+    const names = new Set(snapshots.map((s) => s.name));
+    assert.ok(
+      names.has(backdated.name),
+      'the back-dated snapshot arrived now: it is kept, it steers nothing',
+    );
+    for (const s of real)
+      if (arrived.get(`snapshots/${s.name}`)! >= new Date(now - 30 * day))
+        assert.ok(names.has(s.name), `${s.manifest.createdAt} arrived within 30 days`);
+    // Older than 30 days: one a week (12 weeks) and one a month, not two a day.
+    const older = snapshots.filter((s) => arrived.get(`snapshots/${s.name}`)! < new Date(now - 30 * day));
+    assert.ok(older.length >= 9 && older.length <= 14 + 4 + 1, `${older.length} older snapshots kept`);
+    const report = await verifyTarget(target, kit, true);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.snapshots.length, snapshots.length);
+    target.close();
+  } finally {
+    await temp.cleanup();
   }
 });
 

@@ -259,6 +259,10 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--practice <id>', 'the practice id (receiver status lists them)')
     .requiredOption('--keep-days <n>', 'keep everything that arrived in these last days (30 or more)')
     .option('--kit <file>', "the practice's recovery kit, to read which objects snapshots need")
+    .option(
+      '--keep <rules>',
+      'with --kit, what to keep beyond --keep-days (default hourly=48,daily=30,weekly=12,monthly=12,yearly=7)',
+    )
     .option('--dry-run', 'say what would be removed, remove nothing')
     .action(async (options) => (await import('./receiverCommand.ts')).receiverPruneCommand(options));
   receiver

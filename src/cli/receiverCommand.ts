@@ -15,6 +15,7 @@ import {
   receiverStatus,
   startReceiver,
 } from '../backup/receiver/index.ts';
+import { parseRetention } from '../backup/retention.ts';
 import { asCliError, readKitFile } from './backupCommand.ts';
 import { CliError } from './main.ts';
 
@@ -123,14 +124,18 @@ export async function receiverPruneCommand(options: {
   practice: string;
   keepDays: string;
   kit?: string;
+  keep?: string;
   dryRun?: boolean;
 }): Promise<void> {
   await asCliError(async () => {
     const keepDays = parseNumber(options.keepDays, '--keep-days', 0);
+    if (options.keep && !options.kit)
+      throw new CliError('--keep needs --kit: without the key the receiver cannot read what snapshots need.');
     const result = await pruneReceiver({
       dataDir: options.data,
       practice: options.practice,
       keepDays,
+      policy: options.keep ? parseRetention(options.keep) : undefined,
       kit: options.kit ? readKitFile(options.kit) : undefined,
       dryRun: options.dryRun,
     });

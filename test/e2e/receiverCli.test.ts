@@ -145,6 +145,13 @@ test('demo practice backed up to a receiver in another process: pair, two runs, 
   assert.equal(short.status, 1);
   assert.match(short.stderr, /refuses to keep less than 30 days/);
   assert.match(ok(prune('--keep-days', '30', '--kit', kit)), /Removed 0 objects/);
+  assert.match(
+    ok(prune('--keep-days', '30', '--kit', kit, '--keep', 'hourly=0,daily=7', '--dry-run')),
+    /Would remove 0 objects/,
+  );
+  const noKit = prune('--keep-days', '30', '--keep', 'daily=7');
+  assert.equal(noKit.status, 1);
+  assert.match(noKit.stderr, /--keep needs --kit/);
 
   const opened = openStore(data, keys);
   const counts = await opened.store.countByType();

@@ -7,10 +7,12 @@
  * practice's backup key, which the receiver does not hold:
  * - without the key, the receiver must assume a snapshot needs everything that arrived before it; in
  *   format version 1 every snapshot is an increment of its parent anyway, so nothing is removed;
- * - with the recovery kit (`--kit`), it reads the manifests: snapshots older than the retention that no
- *   kept snapshot's chain passes through go, with the packs only they reference, and so do old packs
- *   that no manifest references (left by interrupted runs). In version 1 one chain holds every
- *   snapshot of a target, so in practice only such stray packs go until a format with full manifests.
+ * - with the recovery kit (`--kit`), it reads the manifests and applies the retention policy
+ *   (retention.ts) by arrival times: everything that arrived within `--keep-days` stays; before that,
+ *   one snapshot per hour, day, week, month and year as the policy says, each with its chain. Snapshots
+ *   it does not keep go, with the objects only they list, and so do old objects no manifest lists (left
+ *   by interrupted runs). Full snapshots (format 3) make this free older snapshots; in versions 1 and 2
+ *   one chain holds every snapshot of a target, so there only such stray objects go.
  */
 import { appendFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -21,7 +23,8 @@ import { DirectoryTarget } from '../directoryTarget.ts';
 import type { RecoveryKit } from '../kitFile.ts';
 import { openRepository } from '../repository.ts';
 import { nameOfPath, objectPath } from '../repositoryFormat.ts';
-import { chainTo, loadSnapshots, newest } from '../snapshotManifest.ts';
+import { DEFAULT_RETENTION, keptSnapshots, unneededObjects, type RetentionPolicy } from '../retention.ts';
+import { loadSnapshots, newest } from '../snapshotManifest.ts';
 import { PracticeObjects, type ObjectInfo } from './practiceObjects.ts';
 import { ReceiverHome } from './receiverHome.ts';
 
@@ -31,6 +34,8 @@ export interface PruneInput {
   dataDir: string;
   practice: string;
   keepDays: number;
+  /** Beyond keepDays, what the kit lets it keep (default: hourly 48h, daily 30d, ... yearly 7y). */
+  policy?: RetentionPolicy;
   kit?: RecoveryKit;
   dryRun?: boolean;
   now?: Date;
@@ -74,10 +79,18 @@ export async function pruneReceiver(input: PruneInput): Promise<PruneResult> {
       bytesRemoved: 0,
       explanation:
         `${old.length} objects arrived before ${cutoff.toISOString()}, but without the backup key the receiver cannot read ` +
-        'which objects a snapshot references, and in format version 1 every snapshot depends on all earlier ones ' +
-        '(each is an increment of its parent). Nothing was removed. With --kit it removes what no kept snapshot needs.',
+        'which objects a snapshot lists, so it cannot tell which of them the snapshots it keeps still need ' +
+        '(an increment needs its whole chain; a full snapshot lists objects written long before it). Nothing was removed. ' +
+        'With --kit it applies the retention and removes what no kept snapshot needs.',
     };
-  const removable = await removableWithKit(folder, objects, input.kit, cutoff);
+  const removable = await removableWithKit(
+    folder,
+    objects,
+    input.kit,
+    cutoff,
+    now,
+    input.policy ?? DEFAULT_RETENTION,
+  );
   const removed: string[] = [];
   let bytesRemoved = 0;
   // Manifests first: a snapshot is never listed without its packs, even if pruning stops half-way.
@@ -108,7 +121,8 @@ export async function pruneReceiver(input: PruneInput): Promise<PruneResult> {
     explanation:
       removed.length === old.length
         ? 'every object older than the retention was no longer needed.'
-        : `${old.length - removed.length} objects older than the retention are kept because snapshots kept by it depend on them (in format version 1, the newest snapshot depends on every earlier one).`,
+        : `${old.length - removed.length} objects older than ${input.keepDays} days are kept: snapshots the retention keeps list them ` +
+          '(in format versions 1 and 2 the newest snapshot depends on every earlier one).',
   };
 }
 
@@ -117,6 +131,8 @@ async function removableWithKit(
   objects: ObjectInfo[],
   kit: RecoveryKit,
   cutoff: Date,
+  now: Date,
+  policy: RetentionPolicy,
 ): Promise<ObjectInfo[]> {
   const keys = deriveBackupKeys(kit.backupKey);
   const target = new DirectoryTarget(folder);
@@ -127,24 +143,29 @@ async function removableWithKit(
       `${broken.length} snapshot manifest(s) do not open (${broken.map((b) => b.message).join('; ')}); nothing was removed. Run chartvault backup verify.`,
     );
   const arrival = new Map(objects.map((o) => [o.path, o.storedAt]));
-  const arrivedAt = (path: string) => arrival.get(path) ?? new Date(0);
+  // An object without a known arrival counts as arrived now: it is never old enough to go.
+  const arrivedAt = (path: string) => arrival.get(path) ?? now;
+  const kept = keptSnapshots({
+    snapshots,
+    policy,
+    now,
+    timeOf: (s) => arrivedAt(objectPath('snapshot', s.name)),
+    keepAllSince: cutoff,
+  });
   const latest = newest(snapshots);
-  const kept = snapshots.filter((s) => s === latest || arrivedAt(objectPath('snapshot', s.name)) >= cutoff);
-  const needed = new Set<string>();
-  for (const s of kept) for (const link of chainTo(snapshots, s)) needed.add(link.name);
-  const neededPacks = new Set(
-    snapshots.filter((s) => needed.has(s.name)).flatMap((s) => s.manifest.packs.map((p) => p.name)),
-  );
-  const referenced = new Set(snapshots.flatMap((s) => s.manifest.packs.map((p) => p.name)));
   const newestArrival = latest ? arrivedAt(objectPath('snapshot', latest.name)) : new Date(0);
+  const going = new Set(
+    unneededObjects(
+      snapshots,
+      kept,
+      objects.map((o) => ({ path: o.path, size: o.size, storedAt: o.storedAt })),
+      newestArrival,
+      (path) => nameOfPath('pack', path),
+    ).map((o) => o.path),
+  );
   return objects.filter((o) => {
     if (o.storedAt >= cutoff) return false;
     const snapshot = nameOfPath('snapshot', o.path);
-    if (snapshot) return !needed.has(snapshot);
-    const pack = nameOfPath('pack', o.path);
-    if (!pack) return false;
-    if (neededPacks.has(pack)) return false;
-    // A stray pack that arrived after the newest snapshot may be reused by the next run: it stays.
-    return referenced.has(pack) || o.storedAt < newestArrival;
+    return snapshot ? !kept.has(snapshot) : going.has(o.path);
   });
 }
