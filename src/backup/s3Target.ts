@@ -2,14 +2,19 @@
  * A backup target in an S3-compatible bucket (AWS S3, Backblaze B2, Wasabi, MinIO) with Object Lock:
  * every object is written once, in compliance mode, with a retain-until date that nobody (not this
  * server's credential, not the account's root) can shorten or remove before it passes. After each
- * snapshot a backup run calls afterSnapshot, which keeps what the newest snapshot's chain needs locked
- * (s3Retention.ts), because deduplication makes new snapshots depend on old objects.
+ * snapshot a backup run calls afterSnapshot, which keeps what the snapshots retention keeps need locked
+ * (s3Retention.ts), because deduplication makes new snapshots depend on old objects. Retention
+ * (prune.ts) removes, with a key allowed to, the objects whose lock has run out and that no kept
+ * snapshot needs (listStored, remove).
  */
 import { createHash } from 'node:crypto';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectRetentionCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
   S3Client,
@@ -18,7 +23,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { BackupError } from './backupError.ts';
 import type { BackupKeys } from './backupKeys.ts';
-import { DAY_MS, keepChainLocked, type LockKeeping } from './s3Retention.ts';
+import { DEFAULT_RETENTION, type RetentionPolicy, type StoredObject } from './retention.ts';
+import { DAY_MS, keepSnapshotsLocked, type LockKeeping } from './s3Retention.ts';
 import { TargetConflict, type BackupTarget } from './target.ts';
 
 /** Default retention of every object written: see docs/operations/backup.md ("S3 with Object Lock"). */
@@ -40,6 +46,12 @@ export interface S3TargetOptions extends S3Location {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   retentionDays?: number;
   marginDays?: number;
+  /**
+   * The snapshots whose objects the lock keeping extends: those this policy keeps (s3Retention.ts).
+   * Prune with the same policy, or kept snapshots lose their locks (a larger one) or pruned ones
+   * stay locked for up to the retention (a smaller one). Default: DEFAULT_RETENTION.
+   */
+  policy?: RetentionPolicy;
   /** Milliseconds since the epoch (tests move it). */
   now?: () => number;
   /** Called with the SDK client once made (tests add a middleware that records requests). */
@@ -64,6 +76,7 @@ export class S3Target implements BackupTarget {
   readonly description: string;
   readonly retentionDays: number;
   readonly marginDays: number;
+  readonly policy: RetentionPolicy;
   readonly now: () => number;
   private readonly client: S3Client;
   private readonly bucket: string;
@@ -72,6 +85,8 @@ export class S3Target implements BackupTarget {
   lastLockKeeping?: LockKeeping;
   /** Writes of one name from this process, one at a time (see putIfAbsent). */
   private readonly writing = new Map<string, Promise<unknown>>();
+  /** False once the server answered ListObjectVersions with 405 or 501 (no versioning: s3rver). */
+  private versioning = true;
 
   constructor(options: S3TargetOptions) {
     this.bucket = options.bucket;
@@ -82,6 +97,7 @@ export class S3Target implements BackupTarget {
       throw new BackupError(
         `an S3 retention of ${this.retentionDays} days must be longer than the ${this.marginDays}-day margin before it is extended.`,
       );
+    this.policy = options.policy ?? DEFAULT_RETENTION;
     this.now = options.now ?? Date.now;
     // The description names the place only: it is the key of backup status, never holds a secret.
     this.description = `s3://${this.bucket}/${this.prefix}${options.endpoint ? ` at ${new URL(options.endpoint).origin}` : ''}`;
@@ -160,10 +176,10 @@ export class S3Target implements BackupTarget {
     return (await this.listWithDates(folder)).map((o) => o.path);
   }
 
-  /** The objects under a folder with their last-modified times, every page of the listing. */
-  async listWithDates(folder: string): Promise<{ path: string; lastModified: Date }[]> {
+  /** The objects under a folder with their sizes and last-modified times, every page of the listing. */
+  async listWithDates(folder: string): Promise<{ path: string; size: number; lastModified: Date }[]> {
     const prefix = `${this.prefix}${folder === '' || folder.endsWith('/') ? folder : `${folder}/`}`;
-    const found: { path: string; lastModified: Date }[] = [];
+    const found: { path: string; size: number; lastModified: Date }[] = [];
     let token: string | undefined;
     do {
       const page = await this.client
@@ -175,11 +191,139 @@ export class S3Target implements BackupTarget {
         if (object.Key)
           found.push({
             path: object.Key.slice(this.prefix.length),
+            size: object.Size ?? 0,
             lastModified: object.LastModified ?? new Date(0),
           });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return found;
+  }
+
+  /**
+   * For retention (prune.ts): the objects under a folder with their sizes and when S3 stored them (the
+   * current version's LastModified; objects are never rewritten, so that is when it was first written).
+   */
+  async listStored(folder: string): Promise<StoredObject[]> {
+    return (await this.listWithDates(folder)).map((o) => ({
+      path: o.path,
+      size: o.size,
+      storedAt: o.lastModified,
+    }));
+  }
+
+  /**
+   * For retention (prune.ts): removes every version of an object, unless one is still locked. Each
+   * version's retention is asked first (GetObjectRetention): while any retain-until date is after now
+   * (or less than CLOCK_SKEW_MS before it: the server's clock decides, and a refused delete would stop
+   * the prune), nothing is deleted and the answer is 'locked' (compliance mode would refuse the delete;
+   * prune tries again once the lock has run out). Otherwise each version is deleted by its VersionId, the current
+   * one last (a plain DELETE on a versioned bucket only adds a delete marker and frees nothing; an
+   * interrupted removal leaves the key listed, so the next prune finishes it), and delete markers with
+   * them. A server without versioning (s3rver: ListObjectVersions answers 405) holds one copy per key:
+   * its retention is asked without a version and the key deleted. A server that does not report
+   * retention (501, or a bucket without Object Lock) is taken as holding no lock; if it enforces one
+   * anyway, its refusal of the delete is an error. Needs a key allowed s3:ListBucketVersions,
+   * s3:GetObjectRetention and s3:DeleteObjectVersion: not the practice server's (docs/operations/backup.md).
+   */
+  async remove(path: string): Promise<'removed' | 'locked'> {
+    const key = this.key(path);
+    const now = this.now() - CLOCK_SKEW_MS;
+    const versions = this.versioning ? await this.versionsOf(key, path) : undefined;
+    if (!versions) {
+      const until = await this.retainedUntil(key, undefined, path);
+      if (until && until.getTime() > now) return 'locked';
+      await this.deleteVersion(key, undefined, path);
+      return 'removed';
+    }
+    for (const version of versions.filter((v) => !v.deleteMarker)) {
+      const until = await this.retainedUntil(key, version.versionId, path);
+      if (until && until.getTime() > now) return 'locked';
+    }
+    for (const version of [...versions].sort((a, b) => Number(a.latest) - Number(b.latest)))
+      await this.deleteVersion(key, version.versionId, path);
+    return 'removed';
+  }
+
+  /** Every version and delete marker of one key; undefined when the server has no versioning. */
+  private async versionsOf(
+    key: string,
+    path: string,
+  ): Promise<{ versionId: string; latest: boolean; deleteMarker: boolean }[] | undefined> {
+    const found: { versionId: string; latest: boolean; deleteMarker: boolean }[] = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectVersionsCommand({
+            Bucket: this.bucket,
+            Prefix: key,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionIdMarker,
+          }),
+        );
+      } catch (error) {
+        if (notImplemented(error)) {
+          this.versioning = false;
+          return undefined;
+        }
+        throw this.failure(`listing the versions of ${path}`, error, DELETE_RIGHTS);
+      }
+      const entries = [
+        ...(page.Versions ?? []).map((v) => ({ ...v, deleteMarker: false })),
+        ...(page.DeleteMarkers ?? []).map((v) => ({ ...v, deleteMarker: true })),
+      ];
+      for (const entry of entries)
+        if (entry.Key === key)
+          found.push({
+            versionId: entry.VersionId ?? 'null',
+            latest: entry.IsLatest === true,
+            deleteMarker: entry.deleteMarker,
+          });
+      // Keys come in order and this key sorts before every longer one: a page that reaches another
+      // key has listed all of this one's versions.
+      if (!page.IsTruncated || entries.some((e) => e.Key !== key)) return found;
+      keyMarker = page.NextKeyMarker;
+      versionIdMarker = page.NextVersionIdMarker;
+    }
+  }
+
+  /** The retain-until date of one version (or of the key), or undefined when none is held. */
+  private async retainedUntil(
+    key: string,
+    versionId: string | undefined,
+    path: string,
+  ): Promise<Date | undefined> {
+    try {
+      const answer = await this.client.send(
+        new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }),
+      );
+      return answer.Retention?.RetainUntilDate;
+    } catch (error) {
+      const name = (error as Error).name;
+      // No lock on this version, no Object Lock on the bucket, or none on the server (s3rver: 501).
+      if (name === 'NoSuchObjectLockConfiguration' || name === 'ObjectLockConfigurationNotFoundError')
+        return undefined;
+      if (name === 'InvalidRequest' && /object lock/i.test((error as Error).message)) return undefined;
+      if (notImplemented(error) || isNotFound(error) || name === 'NoSuchVersion') return undefined;
+      throw this.failure(`asking the retention of ${path}`, error, DELETE_RIGHTS);
+    }
+  }
+
+  private async deleteVersion(key: string, versionId: string | undefined, path: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }),
+      );
+    } catch (error) {
+      if (isNotFound(error) || (error as Error).name === 'NoSuchVersion') return;
+      throw this.failure(
+        `removing ${path}${versionId ? ` (version ${versionId})` : ''}`,
+        error,
+        DELETE_RIGHTS,
+      );
+    }
   }
 
   /**
@@ -208,11 +352,12 @@ export class S3Target implements BackupTarget {
   }
 
   /**
-   * After a backup run wrote `snapshot`: when the oldest lock of its chain ends within the margin,
-   * every object the chain needs is locked again for the full retention (s3Retention.ts).
+   * After a backup run wrote `snapshot`: when the oldest lock of what the kept snapshots need ends
+   * within the margin, every object a kept snapshot lists is locked again for the full retention
+   * (s3Retention.ts).
    */
   async afterSnapshot(snapshot: string, keys: BackupKeys): Promise<void> {
-    this.lastLockKeeping = await keepChainLocked(this, keys, snapshot).catch((error: unknown) => {
+    this.lastLockKeeping = await keepSnapshotsLocked(this, keys, snapshot).catch((error: unknown) => {
       throw new BackupError(
         `Snapshot ${snapshot.slice(0, 12)} was written, but keeping the objects it needs locked failed: ${(error as Error).message}`,
       );
@@ -263,7 +408,7 @@ export class S3Target implements BackupTarget {
   }
 
   /** An S3 error as one line an operator can act on (never the credential). */
-  private failure(what: string, error: unknown): Error {
+  private failure(what: string, error: unknown, deniedHint?: string): Error {
     if (error instanceof BackupError) return error;
     const name = (error as Error).name;
     const message = (error as Error).message;
@@ -274,7 +419,7 @@ export class S3Target implements BackupTarget {
         : name === 'NoSuchBucket'
           ? `the bucket ${this.bucket} does not exist (create it with Object Lock enabled)`
           : name === 'AccessDenied' || statusOf(error) === 403
-            ? 'access denied: check the key and the bucket policy (docs/operations/backup.md)'
+            ? (deniedHint ?? 'access denied: check the key and the bucket policy (docs/operations/backup.md)')
             : /object lock/i.test(message)
               ? `${message} (the bucket needs Object Lock enabled; docs/operations/backup.md)`
               : name === 'NotImplemented' || name === 'MethodNotAllowed' || statusOf(error) === 501
@@ -284,6 +429,20 @@ export class S3Target implements BackupTarget {
                   : `${name}: ${message}`;
     return new BackupError(`${this.description}: ${what} failed: ${hint}.`);
   }
+}
+
+/** How far this machine's clock may be behind the server's when remove checks a lock. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** The access-denied hint of the calls only pruning makes. */
+const DELETE_RIGHTS =
+  "access denied: pruning needs a key allowed s3:ListBucketVersions, s3:GetObjectRetention and s3:DeleteObjectVersion (the practice server's key has none of them), and a locked version cannot be deleted by any key (docs/operations/backup.md)";
+
+/** The server does not have this call at all (s3rver answers ListObjectVersions with 405). */
+function notImplemented(error: unknown): boolean {
+  const name = (error as Error).name;
+  const status = statusOf(error);
+  return name === 'NotImplemented' || name === 'MethodNotAllowed' || status === 501 || status === 405;
 }
 
 function statusOf(error: unknown): number | undefined {
