@@ -85,6 +85,48 @@ test('_has at the end of a chain', async () => {
   assert.deepEqual(await ids('Observation?subject:Patient._has:DiagnosticReport:subject:status=amended'), []);
 });
 
+test('a chain follows a canonical reference (with or without a version) to the resource with that url', async () => {
+  const put = (r: any) => fhirFetch(`${server.base}/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
+  const url = 'http://example.org/Questionnaire/phq';
+  await put({ resourceType: 'Questionnaire', id: 'phq', status: 'active', url, version: '1', title: 'PHQ' });
+  await put({
+    resourceType: 'Questionnaire',
+    id: 'old',
+    status: 'retired',
+    url: 'http://example.org/Questionnaire/old',
+  });
+  await put({ resourceType: 'QuestionnaireResponse', id: 'qr-url', status: 'completed', questionnaire: url });
+  await put({
+    resourceType: 'QuestionnaireResponse',
+    id: 'qr-ver',
+    status: 'completed',
+    questionnaire: `${url}|1`,
+  });
+  await put({
+    resourceType: 'QuestionnaireResponse',
+    id: 'qr-id',
+    status: 'completed',
+    questionnaire: 'Questionnaire/phq',
+  });
+  await put({
+    resourceType: 'QuestionnaireResponse',
+    id: 'qr-old',
+    status: 'completed',
+    questionnaire: 'http://example.org/Questionnaire/old',
+  });
+  assert.deepEqual(await ids('QuestionnaireResponse?questionnaire.status=active'), [
+    'qr-id',
+    'qr-url',
+    'qr-ver',
+  ]);
+  assert.deepEqual(await ids('QuestionnaireResponse?questionnaire:Questionnaire.title=phq'), [
+    'qr-id',
+    'qr-url',
+    'qr-ver',
+  ]);
+  assert.deepEqual(await ids('QuestionnaireResponse?questionnaire.status=retired'), ['qr-old']);
+});
+
 test('malformed chains are refused clearly under strict handling', async () => {
   const notReference = await fhirFetch(`${server.base}/Observation?status.name=x`, {
     headers: { prefer: 'handling=strict' },

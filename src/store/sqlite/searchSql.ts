@@ -201,7 +201,22 @@ export class SearchSqlBuilder {
         const targets =
           `SELECT ${t}.type || '/' || ${t}.id FROM resource ${t} WHERE ${t}.type IN (${c.targetTypes.map(() => '?').join(', ')}) ` +
           `AND ${t}.deleted = 0 AND ${this.criterion(c.criterion, c.targetTypes, params, t)}`;
-        return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE x.pid IN (${pidList}) AND x.ref IN (${targets}))`;
+        // Types with a canonical url (Questionnaire, ValueSet...) are also referred to by it, with or
+        // without `|version`.
+        const canonicalTypes = c.targetTypes.filter((type) => this.pids.find(type, 'url') !== undefined);
+        if (canonicalTypes.length === 0)
+          return `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE x.pid IN (${pidList}) AND x.ref IN (${targets}))`;
+        const urlPids = this.pidList('url', canonicalTypes, params);
+        params.push(...canonicalTypes);
+        const urls =
+          `SELECT u.value FROM idx_uri u WHERE u.pid IN (${urlPids}) AND u.rid IN (SELECT ${t}.rid FROM resource ${t} ` +
+          `WHERE ${t}.type IN (${canonicalTypes.map(() => '?').join(', ')}) AND ${t}.deleted = 0 ` +
+          `AND ${this.criterion(c.criterion, canonicalTypes, params, t)})`;
+        const unversioned = `CASE WHEN instr(x.ref, '|') > 0 THEN substr(x.ref, 1, instr(x.ref, '|') - 1) ELSE x.ref END`;
+        return (
+          `${r}.rid IN (SELECT x.rid FROM idx_reference x WHERE x.pid IN (${pidList}) ` +
+          `AND (x.ref IN (${targets}) OR ${unversioned} IN (${urls})))`
+        );
       }
       case 'has': {
         // Some resource of the source type that meets the inner criterion refers to this one.
