@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BackupError } from './backupError.ts';
+import type { RetentionPolicy } from './retention.ts';
 import { readS3Credentials } from './s3Credentials.ts';
 import { DEFAULT_MARGIN_DAYS, parseS3Url, S3Target } from './s3Target.ts';
 
@@ -91,13 +92,18 @@ export function rememberS3Settings(dataDir: string, spec: string, settings: S3Se
   writeFileSync(join(dataDir, S3_SETTINGS_FILE), `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
 }
 
-/** The target for `spec` with these settings. */
-export function openS3Target(spec: string, settings: S3Settings): S3Target {
+/**
+ * The target for `spec` with these settings. `policy`: the retention policy prune applies to it (the
+ * schedule's --keep), so that the lock keeping extends exactly what prune keeps; the default policy
+ * when not given.
+ */
+export function openS3Target(spec: string, settings: S3Settings, policy?: RetentionPolicy): S3Target {
   return new S3Target({
     ...parseS3Url(spec),
     endpoint: settings.endpoint,
     region: settings.region,
     credentials: settings.credentials ? readS3Credentials(settings.credentials) : undefined,
     retentionDays: settings.retentionDays,
+    policy,
   });
 }
