@@ -11,6 +11,7 @@ import { readBackupSchedule, type BackupSchedule } from './backupSchedule.ts';
 import { runBackup } from './backupRun.ts';
 import { targetRuns } from './backupState.ts';
 import { recordDrill, runDrill } from './drill.ts';
+import { DirectoryTarget } from './directoryTarget.ts';
 import { describePrune, runPrune } from './prune.ts';
 import type { RecoveryKit } from './kitFile.ts';
 import type { BackupTarget } from './target.ts';
@@ -107,7 +108,8 @@ export function startScheduledBackups(options: ScheduledBackupsOptions): { stop:
     for (const spec of schedule.targets) {
       try {
         const target = options.openTarget(spec);
-        if (!target.remove) continue; // a receiver prunes on its own machine
+        // A receiver prunes on its own machine; S3 with a key of its own (the server's cannot delete).
+        if (!(target instanceof DirectoryTarget)) continue;
         const report = await runPrune({
           ...options,
           target,

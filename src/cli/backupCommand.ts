@@ -56,16 +56,17 @@ export function useS3Options(options: Parameters<typeof s3SettingsFrom>[0]): voi
 
 /**
  * A target from the command line: an S3 bucket (s3://BUCKET/PREFIX, with the --s3-* options given now
- * or remembered in the data directory `pairedData`), a receiver (its https address, or the name it was
+ * or remembered in the data directory `pairedData` unless `remember` is false), a receiver (its https address, or the name it was
  * paired under, using the pairing kept in `pairedData`), else a directory.
  */
-export function openTarget(spec: string, pairedData?: string): BackupTarget {
+export function openTarget(spec: string, pairedData?: string, remember = true): BackupTarget {
   if (/^s3:\/\//i.test(spec)) {
     const given = s3SettingsFrom(s3CommandLine);
     const store = pairedData && isDataDirectory(pairedData) ? pairedData : undefined;
     const settings = { ...(store ? readS3Settings(store, spec) : {}), ...given };
-    if (store && Object.keys(given).length > 0) rememberS3Settings(store, spec, settings);
-    return openS3Target(spec, settings);
+    if (store && remember && Object.keys(given).length > 0) rememberS3Settings(store, spec, settings);
+    // The lock keeping extends what the retention the store applies keeps.
+    return openS3Target(spec, settings, store ? readBackupSchedule(store)?.keep : undefined);
   }
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(spec);
   if (pairedData && (isUrl || /^[a-z][a-z0-9-]*$/.test(spec))) {
@@ -190,7 +191,8 @@ export async function backupPruneCommand(options: {
     const policy = options.keep
       ? parseRetention(options.keep)
       : (readBackupSchedule(options.data)?.keep ?? parseRetention(''));
-    const target = openTarget(options.to, options.data);
+    // Not remembered: S3 is pruned with a key of its own, never to be used by the backup runs.
+    const target = openTarget(options.to, options.data, false);
     if (!target.remove)
       throw new CliError(
         `${target.description} does not allow deletion: a receiver applies retention on its own machine (chartvault receiver prune --kit KIT).`,

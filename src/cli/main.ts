@@ -434,7 +434,13 @@ export async function main(argv: string[]): Promise<void> {
 
   // S3 targets (s3://BUCKET/PREFIX): how to reach the bucket, on every command that opens a target.
   // Given with a data directory, they are remembered there (docs/operations/backup.md, "S3").
-  for (const path of [['backup', 'run'], ['backup', 'verify'], ['backup', 'drill'], ['restore']]) {
+  for (const path of [
+    ['backup', 'run'],
+    ['backup', 'verify'],
+    ['backup', 'drill'],
+    ['backup', 'prune'],
+    ['restore'],
+  ]) {
     const command = path.reduce((parent, name) => parent.commands.find((c) => c.name() === name)!, program);
     command
       .option('--s3-endpoint <url>', 'S3 target: the provider endpoint (B2, Wasabi, MinIO; default AWS)')
