@@ -197,7 +197,7 @@ async function runTransactionEntry(
     return routeRequest(tx, ctx, entry.request);
   const type = entry.request.path;
   if (entry.existing) return resourceResponse(200, entry.existing, ctx, true);
-  const resource = checkBody(entry.request.body, type);
+  const resource = checkBody(entry.request.body, type, ctx.baseUrl);
   const { resource: stored } = await tx.create(resource, { newId: entry.newId });
   return resourceResponse(201, stored, ctx, true);
 }

@@ -141,3 +141,52 @@ test('malformed chains are refused clearly under strict handling', async () => {
   const injection = await ids(`Observation?subject:Patient.name=${encodeURIComponent("' OR 1=1 --")}`);
   assert.deepEqual(injection, []);
 });
+
+test("a reference written as an absolute URL on this server is stored relative: searched, chained and reverse-chained like any local one; another server's stays absolute", async () => {
+  const write = async (r: any, method = 'PUT') => {
+    const url =
+      method === 'PUT' ? `${server.base}/${r.resourceType}/${r.id}` : `${server.base}/${r.resourceType}`;
+    const res = await fhirFetch(url, { method, body: r });
+    assert.ok(res.status === 200 || res.status === 201, JSON.stringify(res.body));
+    return res.body;
+  };
+  const stored = await write({
+    resourceType: 'Observation',
+    id: 'abs1',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+    subject: { reference: `${server.base}/Patient/ann` },
+    hasMember: [{ reference: `${server.base}/Observation/o1/_history/1` }],
+    derivedFrom: [{ reference: 'http://other.example.org/fhir/Observation/o1' }],
+  });
+  assert.equal(stored.subject.reference, 'Patient/ann');
+  assert.equal(stored.hasMember[0].reference, 'Observation/o1/_history/1');
+  assert.equal(stored.derivedFrom[0].reference, 'http://other.example.org/fhir/Observation/o1');
+  assert.deepEqual(await ids('Observation?subject=Patient/ann&code=8867-4'), ['abs1']);
+  assert.deepEqual(await ids('Observation?subject:Patient.name=Ames&code=8867-4'), ['abs1']);
+  assert.deepEqual(await ids('Patient?_has:Observation:subject:code=8867-4'), ['ann']);
+  assert.deepEqual(await ids('Observation?derived-from=http://other.example.org/fhir/Observation/o1'), [
+    'abs1',
+  ]);
+  // The same in a transaction.
+  const tx = await fhirFetch(server.base, {
+    method: 'POST',
+    body: {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { coding: [{ system: 'http://loinc.org', code: '8310-5' }] },
+            subject: { reference: `${server.base}/Patient/bob` },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ],
+    },
+  });
+  assert.equal(tx.status, 200, JSON.stringify(tx.body));
+  assert.equal((await ids('Observation?subject=bob&code=8310-5')).length, 1);
+});

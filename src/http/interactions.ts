@@ -19,7 +19,7 @@ import {
   type FhirRequest,
   type FhirResponse,
 } from './fhirExchange.ts';
-import { withLocalReferences } from './localReferences.ts';
+import { storeReferencesLocally, withLocalReferences } from './localReferences.ts';
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 const MAX_HISTORY_PAGE = 1000;
@@ -37,7 +37,8 @@ export function checkId(id: string): void {
 }
 
 /** Checks that a body is a valid resource of the expected type; returns it typed. */
-export function checkBody(body: unknown, expectedType: string): Resource {
+/** The body of a write, checked, with references on this server's own base made relative. */
+export function checkBody(body: unknown, expectedType: string, baseUrl: string): Resource {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('The request body must be a FHIR resource (a JSON object).', 'structure');
   }
@@ -50,6 +51,7 @@ export function checkBody(body: unknown, expectedType: string): Resource {
   }
   const issues = validateResource(resource);
   if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new FhirError(400, issues);
+  storeReferencesLocally(resource, baseUrl);
   return resource;
 }
 
@@ -59,7 +61,7 @@ export async function create(
   type: string,
   req: FhirRequest,
 ): Promise<FhirResponse> {
-  const resource = checkBody(req.body, type);
+  const resource = checkBody(req.body, type, ctx.baseUrl);
   ctx.access?.requireWritable(resource);
   if (req.ifNoneExist) {
     const existing = await singleMatch(ops, type, req.ifNoneExist, 'If-None-Exist');
@@ -117,7 +119,7 @@ export async function update(
   id: string,
   req: FhirRequest,
 ): Promise<FhirResponse> {
-  const resource = checkBody(req.body, type);
+  const resource = checkBody(req.body, type, ctx.baseUrl);
   ctx.access?.requireWritable(resource);
   if (resource.id === undefined)
     throw badRequest('An update must carry the resource id in its body.', 'required');
@@ -136,7 +138,7 @@ export async function conditionalUpdate(
   type: string,
   req: FhirRequest,
 ): Promise<FhirResponse> {
-  const resource = checkBody(req.body, type);
+  const resource = checkBody(req.body, type, ctx.baseUrl);
   const match = await singleMatch(ops, type, req.query, 'The conditional update');
   if (match) ctx.access?.requireWritable(match);
   if (match) {
