@@ -114,6 +114,11 @@ export function parseSearch(
       ignore(rawName, 'is not supported yet');
       continue;
     }
+    // `name=` with nothing: no criterion, as other servers read it (refused under strict handling).
+    if (rawValue === '' && modifier !== 'missing') {
+      ignore(rawName, 'has an empty value');
+      continue;
+    }
     const criterion = parseFilter(types, rawName, rawValue);
     if (typeof criterion === 'string') ignore(rawName, criterion);
     else request.criteria.push(criterion);

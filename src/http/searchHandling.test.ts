@@ -175,3 +175,18 @@ test('a reference without a type or id, and a quantity with more than three part
   const fine = await fhirFetch(`${server.base}/Observation?subject=Patient/mail/_history/1`);
   assert.deepEqual(ids(fine.body), ['obs']);
 });
+
+test('a parameter with an empty value is ignored and reported, or refused under strict handling', async () => {
+  const lenient = await fhirFetch(`${server.base}/Patient?name=&family=Handler`);
+  assert.equal(lenient.status, 200, JSON.stringify(lenient.body));
+  assert.deepEqual(ids(lenient.body), ['mail', 'phone']);
+  const outcome = lenient.body.entry.find((e: any) => e.resource.resourceType === 'OperationOutcome');
+  assert.match(JSON.stringify(outcome.resource), /name/);
+  const strict = await fhirFetch(`${server.base}/Patient?name=&family=Handler`, {
+    headers: { prefer: 'handling=strict' },
+  });
+  assert.equal(strict.status, 400);
+  assert.match(JSON.stringify(strict.body), /name has an empty value/);
+  // An empty value among several is still a mistake in the value.
+  assert.equal((await fhirFetch(`${server.base}/Patient?name=a,,b`)).status, 400);
+});
