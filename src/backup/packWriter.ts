@@ -93,3 +93,46 @@ export function parsePack(payload: Buffer, path: string): { header: PackHeader; 
       throw new CorruptObject(path, 'pack versions out of order');
   return { header, versions };
 }
+
+const VID_PREFIX = Buffer.from('{"vid":');
+
+/**
+ * What verify checks of a pack whose bytes are already proven to be the writer's (authenticated, and
+ * equal to the sha256 its manifest records): its header, and that its lines hold `count` versions
+ * from `firstVid` to `lastVid` in rising vid order. Reads each line's vid where the writer put it, at
+ * the start of the line, instead of parsing every version (a restore parses them all: parsePack).
+ */
+export function scanPack(payload: Buffer, path: string): PackHeader {
+  const bad = (why: string) => new CorruptObject(path, why);
+  const headerEnd = payload.indexOf(10);
+  let header: PackHeader;
+  try {
+    header = JSON.parse(
+      payload.subarray(0, headerEnd < 0 ? payload.length : headerEnd).toString(),
+    ) as PackHeader;
+  } catch {
+    throw bad('pack content is not valid');
+  }
+  if (header.format !== 'chartvault-pack' || header.version !== 1) throw bad('not a version-1 pack');
+  let count = 0;
+  let previous = 0;
+  let first: number | undefined;
+  for (let start = headerEnd + 1; start > 0 && start < payload.length;) {
+    const end = payload.indexOf(10, start);
+    if (end < 0 || !payload.subarray(start, start + VID_PREFIX.length).equals(VID_PREFIX))
+      throw bad('pack content is not valid');
+    let vid = 0;
+    let i = start + VID_PREFIX.length;
+    for (; i < end && payload[i]! >= 48 && payload[i]! <= 57; i++) vid = vid * 10 + payload[i]! - 48;
+    if (i === start + VID_PREFIX.length || payload[i] !== 44 || payload[end - 1] !== 125)
+      throw bad('pack content is not valid');
+    if (count > 0 && !(vid > previous)) throw bad('pack versions out of order');
+    first ??= vid;
+    previous = vid;
+    count++;
+    start = end + 1;
+  }
+  if (count !== header.count || first !== header.firstVid || previous !== header.lastVid)
+    throw bad('pack holds other versions than its header says');
+  return header;
+}

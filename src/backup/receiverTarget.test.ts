@@ -21,7 +21,8 @@ import { startReceiver, type RunningReceiver } from './receiver/receiverServer.t
 import { receiverStatus } from './receiver/receiverStatus.ts';
 import { ReceiverTarget } from './receiverTarget.ts';
 import { restoreSnapshot } from './restore.ts';
-import { loadSnapshots } from './snapshotManifest.ts';
+import { objectPath } from './repositoryFormat.ts';
+import { kindOf, loadSnapshots } from './snapshotManifest.ts';
 import { takeSnapshot } from './snapshotWriter.ts';
 import { targetContract } from './targetContract.ts';
 import { verifyTarget } from './verify.ts';
@@ -425,6 +426,7 @@ test('receiver retention with the kit: by arrival times, everything of the last 
     const arrived = new Map<string, Date>(); // object path -> when the receiver got it (simulated)
     const now = Date.now();
     const day = 24 * 60 * 60 * 1000;
+    let last: string | undefined;
     const snap = async (takenAt: Date, arrivesAt: Date) => {
       await temp.store.create({
         resourceType: 'Patient',
@@ -436,18 +438,25 @@ test('receiver retention with the kit: by arrival times, everything of the last 
         settings: readSettingsText(temp.dataDir),
         keys,
         target,
+        lastKnown: last,
         now: takenAt,
       });
-      for (const path of await target.list(''))
+      last = taken.name;
+      // What this snapshot wrote arrived then, by the receiver's clock (simulated).
+      const paths = [
+        objectPath('snapshot', taken.name),
+        ...taken.manifest.packs.map((p) => objectPath(kindOf(p), p.name)),
+      ];
+      for (const path of paths)
         if (!arrived.has(path)) {
           arrived.set(path, arrivesAt);
           utimesSync(join(objects, path), arrivesAt, arrivesAt);
         }
       return taken;
     };
-    // Twice a day for 100 days, arriving when taken.
+    // Once a day for 100 days, arriving when taken.
     const real = [];
-    for (let t = now - 100 * day; t < now - day / 2; t += day / 2)
+    for (let t = now - 100 * day; t < now - day / 2; t += day)
       real.push(await snap(new Date(t), new Date(t)));
     // A compromised server writes a snapshot that claims to be 400 days old; it arrives now.
     const backdated = await snap(new Date(now - 400 * day), new Date(now));
@@ -473,7 +482,7 @@ test('receiver retention with the kit: by arrival times, everything of the last 
     for (const s of real)
       if (arrived.get(`snapshots/${s.name}`)! >= new Date(now - 30 * day))
         assert.ok(names.has(s.name), `${s.manifest.createdAt} arrived within 30 days`);
-    // Older than 30 days: one a week (12 weeks) and one a month, not two a day.
+    // Older than 30 days: one a week (12 weeks) and one a month, not one a day.
     const older = snapshots.filter((s) => arrived.get(`snapshots/${s.name}`)! < new Date(now - 30 * day));
     assert.ok(older.length >= 9 && older.length <= 14 + 4 + 1, `${older.length} older snapshots kept`);
     const report = await verifyTarget(target, kit, true);

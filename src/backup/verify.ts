@@ -10,7 +10,7 @@ import { auditPackMatchesManifest, parseAuditPack } from './auditPack.ts';
 import { deriveBackupKeys } from './backupKeys.ts';
 import { checkCheckpoint, keysOfChain } from './checkpointCheck.ts';
 import type { RecoveryKit } from './kitFile.ts';
-import { parsePack, sha256 } from './packWriter.ts';
+import { scanPack, sha256 } from './packWriter.ts';
 import { parseRecords } from './recordsObject.ts';
 import { openRepository } from './repository.ts';
 import { CorruptObject, nameOfPath, objectPath, openObject } from './repositoryFormat.ts';
@@ -230,7 +230,7 @@ function checkContent(
     for (const { seq, hash } of entries) if (claims.has(seq)) recomputed.set(seq, hash.toString('hex'));
     return;
   }
-  const { header } = parsePack(payload, where);
+  const header = scanPack(payload, where);
   if (header.firstVid !== pack.firstVid || header.lastVid !== pack.lastVid || header.count !== pack.count)
     throw new CorruptObject(where, 'holds other versions than its manifest says');
 }
