@@ -2,7 +2,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initStore, type SqliteStore } from '../src/store/index.ts';
+import {
+  deriveBackupKeys,
+  takeSnapshot,
+  type BackupTarget,
+  type SnapshotResult,
+} from '../src/backup/index.ts';
+import {
+  initStore,
+  loadBackupKey,
+  readSettings,
+  readSettingsText,
+  type SqliteStore,
+} from '../src/store/index.ts';
 
 export interface TempStore {
   root: string;
@@ -33,4 +45,26 @@ export function createTempStore(timeZone = 'UTC'): TempStore {
       folder.remove();
     },
   };
+}
+
+/**
+ * A snapshot of a temporary store taken at `now` (the writer's clock, for retention and full
+ * snapshots), continuing from `lastKnown` when given; the store's own backup key.
+ */
+export async function snapshotAt(
+  temp: Pick<TempStore, 'store' | 'dataDir' | 'keyDir'>,
+  target: BackupTarget,
+  now: Date,
+  lastKnown?: string,
+): Promise<SnapshotResult> {
+  const { storeId } = readSettings(temp.dataDir);
+  return takeSnapshot({
+    store: temp.store,
+    storeId,
+    settings: readSettingsText(temp.dataDir),
+    keys: deriveBackupKeys(loadBackupKey(temp.keyDir, storeId).key),
+    target,
+    lastKnown,
+    now,
+  });
 }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync, utimesSync } from 'nod
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createTempStore, tempFolder } from '../../test/testStore.ts';
+import { createTempStore, snapshotAt, tempFolder } from '../../test/testStore.ts';
 import { deriveBackupKeys } from './backupKeys.ts';
 import { loadBackupKey } from '../store/keyStore.ts';
 import { makeClientCertificate } from './receiver/clientCertificate.ts';
@@ -418,7 +418,7 @@ test('receiver retention with the kit: by arrival times, everything of the last 
   try {
     const { connection, practice } = await pairClient(receiver, home);
     const target = new ReceiverTarget(connection, practice);
-    const { readSettings, readSettingsText } = await import('../store/index.ts');
+    const { readSettings } = await import('../store/index.ts');
     const { storeId } = readSettings(temp.dataDir);
     const kit = { storeId, backupKey: loadBackupKey(temp.keyDir, storeId).key };
     const keys = deriveBackupKeys(kit.backupKey);
@@ -432,15 +432,7 @@ test('receiver retention with the kit: by arrival times, everything of the last 
         resourceType: 'Patient',
         name: [{ family: `Arrival${arrived.size}` }],
       } as never);
-      const taken = await takeSnapshot({
-        store: temp.store,
-        storeId,
-        settings: readSettingsText(temp.dataDir),
-        keys,
-        target,
-        lastKnown: last,
-        now: takenAt,
-      });
+      const taken = await snapshotAt(temp, target, takenAt, last);
       last = taken.name;
       // What this snapshot wrote arrived then, by the receiver's clock (simulated).
       const paths = [

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createTempStore, tempFolder } from '../../test/testStore.ts';
+import { createTempStore, snapshotAt, tempFolder } from '../../test/testStore.ts';
 import { loadBackupKey, openStore, readSettingsText } from '../store/index.ts';
 import { MAX_CHAIN } from './fullSnapshots.ts';
-import { deriveBackupKeys, DirectoryTarget, restoreSnapshot, takeSnapshot, verifyTarget } from './index.ts';
+import { deriveBackupKeys, DirectoryTarget, restoreSnapshot, verifyTarget } from './index.ts';
 import { pruneTarget } from './prune.ts';
 import { DEFAULT_RETENTION, keptSnapshots, parseRetention } from './retention.ts';
 import { isFull, loadSnapshots, type ListedSnapshot, type SnapshotManifest } from './snapshotManifest.ts';
@@ -34,8 +34,7 @@ test('full snapshots stand alone and stay short; pruning by the default policy k
     const keys = deriveBackupKeys(backupKey);
     const targetDir = join(out.path, 'target');
     const target = new DirectoryTarget(targetDir);
-    const snapshot = (now: Date) =>
-      takeSnapshot({ store, storeId, settings: readSettingsText(dataDir), keys, target, now });
+    const snapshot = (now: Date) => snapshotAt(temp, target, now);
 
     const ids: string[] = [];
     for (let i = 0; i < 1500; i++) {

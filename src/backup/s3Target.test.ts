@@ -13,7 +13,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createTempStore, tempFolder } from '../../test/testStore.ts';
+import { createTempStore, snapshotAt, tempFolder } from '../../test/testStore.ts';
 import { loadBackupKey, readSettingsText } from '../store/index.ts';
 import { deriveBackupKeys } from './backupKeys.ts';
 import { readS3Credentials } from './s3Credentials.ts';
@@ -24,7 +24,6 @@ import { runBackup } from './backupRun.ts';
 import { commandLineAgent } from '../audit/index.ts';
 import { targetContract } from './targetContract.ts';
 import { verifyTarget } from './verify.ts';
-import { takeSnapshot } from './snapshotWriter.ts';
 import { pruneTarget } from './prune.ts';
 import { DEFAULT_RETENTION, keptSnapshots } from './retention.ts';
 import { kindOf, loadSnapshots } from './snapshotManifest.ts';
@@ -282,15 +281,7 @@ test('s3 target over days: the lock keeping extends exactly what kept snapshots 
         name: [{ family: `Ilves${i}b` }],
       });
       const before = sent.length;
-      const taken = await takeSnapshot({
-        store: temp.store,
-        storeId,
-        settings: readSettingsText(temp.dataDir),
-        keys,
-        target,
-        lastKnown: last,
-        now: new Date(lockClock),
-      });
+      const taken = await snapshotAt(temp, target, new Date(lockClock), last);
       assert.equal(taken.unchanged, false);
       last = taken.name;
       await target.afterSnapshot(taken.name, keys);

@@ -39,6 +39,42 @@ async function serve(data: string, keyDir: string): Promise<string> {
   return base;
 }
 
+/** A new store `<prefix>-data` with its keys, a kit file and a directory target beside it. */
+function storeWithKit(prefix: string) {
+  const at = (name: string) => join(folder.path, `${prefix}-${name}`);
+  const made = { data: at('data'), keys: at('keys'), target: at('target'), kit: at('kit.html') };
+  const init = chartvault(
+    'init',
+    '--data',
+    made.data,
+    '--key-dir',
+    made.keys,
+    '--yes',
+    '--kit-out',
+    made.kit,
+  );
+  assert.equal(init.status, 0, init.stderr);
+  return made;
+}
+
+/** Imports (or updates) Patient `<prefix>1` with `family` into that store, then backs it up. */
+function patientBackedUp(prefix: string, family: string): void {
+  const at = (name: string) => join(folder.path, `${prefix}-${name}`);
+  const [data, keys] = [at('data'), at('keys')];
+  writeFileSync(
+    at('patient.json'),
+    JSON.stringify({ resourceType: 'Patient', id: `${prefix}1`, name: [{ family }] }),
+  );
+  assert.equal(
+    chartvault('import', '--data', data, '--key-dir', keys, '--no-progress', at('patient.json')).status,
+    0,
+  );
+  assert.equal(
+    chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', at('target')).status,
+    0,
+  );
+}
+
 test('init writes the recovery kit where asked, and kit writes it again', () => {
   const data = join(folder.path, 'init-data');
   const keys = join(folder.path, 'init-keys');
@@ -191,15 +227,8 @@ test('demo practice, a patient with two versions, backup, data and keys destroye
 });
 
 test('verify names a damaged object; a wrong kit and a second concurrent run get clear errors', () => {
-  const data = join(folder.path, 'v-data');
-  const keys = join(folder.path, 'v-keys');
-  const target = join(folder.path, 'v-target');
-  const kit = join(folder.path, 'v-kit.html');
-  assert.equal(chartvault('init', '--data', data, '--key-dir', keys, '--yes', '--kit-out', kit).status, 0);
-  const patient = join(folder.path, 'v-patient.json');
-  writeFileSync(patient, JSON.stringify({ resourceType: 'Patient', id: 'v1', name: [{ family: FAMILY }] }));
-  assert.equal(chartvault('import', '--data', data, '--key-dir', keys, '--no-progress', patient).status, 0);
-  assert.equal(chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target).status, 0);
+  const { data, keys, target, kit } = storeWithKit('v');
+  patientBackedUp('v', FAMILY);
 
   // Another run holds the lock (a live process id in the lock file).
   const holder = spawn('sleep', ['30']);
@@ -302,17 +331,8 @@ test('kill -9 during a snapshot leaves no listed half snapshot, and the next run
 });
 
 test('backup prune applies the retention to a directory target: a stray from an interrupted run goes, every snapshot of the last hours stays; bad rules and receivers get clear errors', () => {
-  const data = join(folder.path, 'p-data');
-  const keys = join(folder.path, 'p-keys');
-  const target = join(folder.path, 'p-target');
-  const kit = join(folder.path, 'p-kit.html');
-  assert.equal(chartvault('init', '--data', data, '--key-dir', keys, '--yes', '--kit-out', kit).status, 0);
-  const patient = join(folder.path, 'p-patient.json');
-  for (const family of [FAMILY, `${FAMILY}e`]) {
-    writeFileSync(patient, JSON.stringify({ resourceType: 'Patient', id: 'p1', name: [{ family }] }));
-    assert.equal(chartvault('import', '--data', data, '--key-dir', keys, '--no-progress', patient).status, 0);
-    assert.equal(chartvault('backup', 'run', '--data', data, '--key-dir', keys, '--to', target).status, 0);
-  }
+  const { data, keys, target, kit } = storeWithKit('p');
+  for (const family of [FAMILY, `${FAMILY}e`]) patientBackedUp('p', family);
   // An object a killed run left (its name a keyed hash like any other), written before the last snapshot.
   const strayName = 'ab'.repeat(32);
   const stray = join(target, 'packs', 'ab', strayName);
