@@ -94,12 +94,12 @@ test('full snapshots stand alone and stay short; pruning by the default policy k
       increments.length <= 2,
       `only the newest snapshot's chain of increments is left (${increments.length})`,
     );
-    // Older than 48 hours: the newest full one of each day (January 6 has its own, 23:00, within the
-    // 48 hours), and the first snapshot, which the next yearly and monthly full snapshots build on.
+    // Older than 48 hours: the first full one of each day (the first snapshot, on January 5, which is
+    // also the base of the next monthly and yearly full snapshots; January 6 at midnight).
     const older = snapshots.filter((s) => Date.parse(s.manifest.createdAt) < end.getTime() - 48 * HOUR);
     assert.deepEqual(older.map((s) => s.manifest.createdAt.slice(0, 13)).sort(), [
       '2026-01-05T08',
-      '2026-01-05T23',
+      '2026-01-06T00',
     ]);
     assert.ok(countFiles(targetDir) < before / 2, `${countFiles(targetDir)} files left of ${before}`);
     assert.deepEqual((await verifyTarget(target, { storeId, backupKey }, true)).problems, []);
@@ -169,6 +169,27 @@ test('the policy over 400 days of snapshots every 10 minutes keeps one per perio
   assert.equal(periods(13, now.getTime() - 48 * HOUR).size, 48);
   assert.equal(periods(10, now.getTime() - 30 * 24 * HOUR).size, 30);
   assert.equal(periods(7, Date.UTC(2025, 2, 1)).size, 12);
+  // Each week between 30 days and 12 weeks ago keeps its first full snapshot: one added later in the
+  // week (by a compromised server, say) cannot take its place.
+  const week = (t: Date) => Math.floor((t.getTime() - 4 * 24 * HOUR) / (7 * 24 * HOUR));
+  for (
+    let w = week(new Date(now.getTime() - 12 * 7 * 24 * HOUR)) + 1;
+    w < week(new Date(now.getTime() - 30 * 24 * HOUR));
+    w++
+  ) {
+    const first = snapshots.find((s) => week(timeOf(s)) === w && s.manifest.parent === null)!;
+    assert.ok(kept.has(first.name), `the first full snapshot of week ${w} is kept`);
+    const firstOfMonth = (s: ListedSnapshot) =>
+      snapshots.find((o) => o.manifest.createdAt.slice(0, 7) === s.manifest.createdAt.slice(0, 7))!.name ===
+      s.name;
+    assert.deepEqual(
+      keptList
+        .filter((s) => week(timeOf(s)) === w && (s.name === first.name || !firstOfMonth(s)))
+        .map((s) => s.name),
+      [first.name],
+      `week ${w} keeps its first snapshot only (and a month's first, if the month starts in it)`,
+    );
+  }
   for (const s of keptList.filter((s) => s.name !== snapshots.at(-1)!.name && s.manifest.parent !== null))
     assert.ok(kept.has(s.manifest.parent!), 'a kept increment keeps its parent');
   // The receiver's minimum retention: everything of the last 30 days stays.

@@ -1,8 +1,9 @@
 /**
  * Which snapshots retention keeps (docs/backup-format.md section 13). By default: one snapshot per
  * hour for 48 hours, per day for 30 days, per week for 12 weeks, per month for 12 months and per year
- * for 7 years, periods in UTC. In each period the newest full snapshot is kept (it stands alone), or
- * the newest snapshot when the period has no full one; always the newest snapshot of all, the full
+ * for 7 years, periods in UTC. In each period the first full snapshot is kept (it stands alone), or
+ * the first snapshot when the period has no full one: snapshots added later, even by a compromised
+ * server, can never take an earlier snapshot's place; always the newest snapshot of all, the full
  * snapshots the next snapshot builds on, everything newer than a minimum age, and every snapshot a kept
  * one's chain passes through. The times come from the caller: the receiver gives its own arrival times,
  * never the times a client wrote into its manifests.
@@ -114,10 +115,11 @@ export function keptSnapshots(input: RetentionInput): Set<string> {
       if (t.getTime() < rule.since || t > now) continue;
       const key = rule.period(t);
       const held = best.get(key);
+      // The first in the period: what arrives later cannot displace it.
       const better =
         !held ||
         (isFull(s.manifest) && !isFull(held.manifest)) ||
-        (isFull(s.manifest) === isFull(held.manifest) && t > timeOf(held));
+        (isFull(s.manifest) === isFull(held.manifest) && t < timeOf(held));
       if (better) best.set(key, s);
     }
     for (const s of best.values()) chosen.add(s);
