@@ -51,7 +51,7 @@ export function createTempStore(timeZone = 'UTC'): TempStore {
  * A snapshot of a temporary store taken at `now` (the writer's clock, for retention and full
  * snapshots), continuing from `lastKnown` when given; the store's own backup key.
  */
-export async function snapshotAt(
+export async function takeSnapshotAt(
   temp: Pick<TempStore, 'store' | 'dataDir' | 'keyDir'>,
   target: BackupTarget,
   now: Date,

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync, utimesSync } from 'nod
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createTempStore, snapshotAt, tempFolder } from '../../test/testStore.ts';
+import { createTempStore, takeSnapshotAt, tempFolder } from '../../test/testStore.ts';
 import { deriveBackupKeys } from './backupKeys.ts';
 import { loadBackupKey } from '../store/keyStore.ts';
 import { makeClientCertificate } from './receiver/clientCertificate.ts';
@@ -432,7 +432,7 @@ test('receiver retention with the kit: by arrival times, everything of the last 
         resourceType: 'Patient',
         name: [{ family: `Arrival${arrived.size}` }],
       } as never);
-      const taken = await snapshotAt(temp, target, takenAt, last);
+      const taken = await takeSnapshotAt(temp, target, takenAt, last);
       last = taken.name;
       // What this snapshot wrote arrived then, by the receiver's clock (simulated).
       const paths = [

@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createTempStore, snapshotAt, tempFolder } from '../../test/testStore.ts';
+import { createTempStore, takeSnapshotAt, tempFolder } from '../../test/testStore.ts';
 import { loadBackupKey, openStore, readSettingsText } from '../store/index.ts';
 import { MAX_CHAIN } from './fullSnapshots.ts';
 import { deriveBackupKeys, DirectoryTarget, restoreSnapshot, verifyTarget } from './index.ts';
+import { snapshotAt } from './patientRestore.ts';
 import { pruneTarget } from './prune.ts';
 import { DEFAULT_RETENTION, keptSnapshots, parseRetention } from './retention.ts';
 import { isFull, loadSnapshots, type ListedSnapshot, type SnapshotManifest } from './snapshotManifest.ts';
@@ -34,7 +35,7 @@ test('full snapshots stand alone and stay short; pruning by the default policy k
     const keys = deriveBackupKeys(backupKey);
     const targetDir = join(out.path, 'target');
     const target = new DirectoryTarget(targetDir);
-    const snapshot = (now: Date) => snapshotAt(temp, target, now);
+    const snapshot = (now: Date) => takeSnapshotAt(temp, target, now);
 
     const ids: string[] = [];
     for (let i = 0; i < 1500; i++) {
@@ -71,6 +72,13 @@ test('full snapshots stand alone and stay short; pruning by the default policy k
     // And lists a bounded number of objects: the first snapshot's, then one set per day, one per hour.
     const largest = Math.max(...fulls.map((t) => t.manifest.packs.length));
     assert.ok(largest <= first.manifest.packs.length + 2 * (3 + 24) + 1, `${largest} objects listed`);
+
+    // Restoring as of a time picks the snapshot taken last before it, full or not.
+    const kit = { storeId, backupKey };
+    for (const i of [0, 1, 2, 3, 4, 100, taken.length - 1]) {
+      const at = new Date(Date.parse(taken[i]!.manifest.createdAt) + 10 * MINUTE);
+      assert.equal((await snapshotAt(target, kit, at)).name, taken[i]!.name, `as of ${at.toISOString()}`);
+    }
 
     const before = countFiles(targetDir);
     const end = new Date(start + (3 * 72 + 6) * 20 * MINUTE);

@@ -13,7 +13,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createTempStore, snapshotAt, tempFolder } from '../../test/testStore.ts';
+import { createTempStore, takeSnapshotAt, tempFolder } from '../../test/testStore.ts';
 import { loadBackupKey, readSettingsText } from '../store/index.ts';
 import { deriveBackupKeys } from './backupKeys.ts';
 import { readS3Credentials } from './s3Credentials.ts';
@@ -281,7 +281,7 @@ test('s3 target over days: the lock keeping extends exactly what kept snapshots 
         name: [{ family: `Ilves${i}b` }],
       });
       const before = sent.length;
-      const taken = await snapshotAt(temp, target, new Date(lockClock), last);
+      const taken = await takeSnapshotAt(temp, target, new Date(lockClock), last);
       assert.equal(taken.unchanged, false);
       last = taken.name;
       await target.afterSnapshot(taken.name, keys);

@@ -205,9 +205,11 @@ export async function loadSnapshots(
       else throw error;
     }
   }
+  // Oldest first, by the time each was taken (a full snapshot starts its chain again at sequence 1).
   snapshots.sort(
     (a, b) =>
-      a.manifest.sequence - b.manifest.sequence || a.manifest.createdAt.localeCompare(b.manifest.createdAt),
+      Date.parse(a.manifest.createdAt) - Date.parse(b.manifest.createdAt) ||
+      a.manifest.sequence - b.manifest.sequence,
   );
   return { snapshots, broken };
 }
