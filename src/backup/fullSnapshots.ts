@@ -1,9 +1,9 @@
 /**
  * When a snapshot is full (format 3, docs/backup-format.md section 7.1). A snapshot taken an hour, a
  * day, 30 days or 365 days after the newest full snapshot of that level (or a coarser one) is a full
- * snapshot of that level (the coarsest that is due): it
- * lists the objects of the newest full snapshot of that level or coarser (its base) by reference and
- * packs what came after the base again, from the store. So a full snapshot needs no other manifest,
+ * snapshot of that level (the coarsest that is due): it lists the objects of the newest full snapshot
+ * of that level or coarser (its base) by reference and packs what came after the base again, from the
+ * store. So a full snapshot needs no other manifest,
  * retention can remove the increments between the full snapshots it keeps, and a full snapshot lists
  * at most about 24 + 31 + 12 sets of packs beyond the yearly ones: the list stays short however many
  * minute snapshots were taken. Each version and audit entry is packed once per level (at most five

@@ -54,13 +54,14 @@ export async function pruneTarget(input: PruneTargetInput): Promise<TargetPruneR
     now,
     timeOf: (s) => new Date(s.manifest.createdAt),
   });
+  const byName = new Map(snapshots.map((s) => [s.name, s]));
   const manifests = await listStored.call(target, 'snapshots/');
   const storedAt = new Map(manifests.map((o) => [o.path, o.storedAt]));
   const latest = newest(snapshots);
   const newestStoredAt = (latest && storedAt.get(objectPath('snapshot', latest.name))) || new Date(0);
   const goingSnapshots = manifests.filter((o) => {
     const name = nameOfPath('snapshot', o.path);
-    return name !== undefined && snapshots.some((s) => s.name === name) && !kept.has(name);
+    return name !== undefined && byName.has(name) && !kept.has(name);
   });
   const report: TargetPruneReport = {
     snapshots: snapshots.length,
@@ -81,7 +82,6 @@ export async function pruneTarget(input: PruneTargetInput): Promise<TargetPruneR
   };
   // Newest first: a manifest still locked keeps its snapshot listed, so it keeps its ancestors and
   // every object they list too.
-  const byName = new Map(snapshots.map((s) => [s.name, s]));
   const listedStill = new Set(kept);
   for (const object of goingSnapshots.sort((a, b) => b.storedAt.getTime() - a.storedAt.getTime())) {
     const name = nameOfPath('snapshot', object.path)!;
@@ -94,7 +94,7 @@ export async function pruneTarget(input: PruneTargetInput): Promise<TargetPruneR
   }
   await removeAll(
     unneededObjects(snapshots, listedStill, await listStored.call(target, 'packs/'), newestStoredAt, (path) =>
-      path.slice(path.lastIndexOf('/') + 1),
+      nameOfPath('pack', path),
     ),
   );
   return report;

@@ -2,9 +2,9 @@
  * Taking a snapshot: what changed since the newest snapshot in the target (resource versions, audit
  * entries and checkpoints, and the security records when they differ), packed, sealed and written
  * once, then the manifest last. When a full snapshot is due (fullSnapshots.ts), it packs what changed
- * since its base instead and lists the base's objects before its own. A run killed before the manifest leaves only packs nobody lists (the
- * next run writes the same packs again, byte for byte, and finds them there). When nothing changed
- * since the newest snapshot, nothing is written at all.
+ * since its base instead and lists the base's objects before its own. A run killed before the
+ * manifest leaves only packs nobody lists (the next run writes the same packs again, byte for byte,
+ * and finds them there). When nothing changed since the newest snapshot, nothing is written at all.
  */
 import { parseCheckpointLine } from '../audit/chainFormat.ts';
 import type { BackupPoint, RawVersion, SqliteStore } from '../store/index.ts';

@@ -155,13 +155,9 @@ async function removableWithKit(
   const latest = newest(snapshots);
   const newestArrival = latest ? arrivedAt(objectPath('snapshot', latest.name)) : new Date(0);
   const going = new Set(
-    unneededObjects(
-      snapshots,
-      kept,
-      objects.map((o) => ({ path: o.path, size: o.size, storedAt: o.storedAt })),
-      newestArrival,
-      (path) => nameOfPath('pack', path),
-    ).map((o) => o.path),
+    unneededObjects(snapshots, kept, objects, newestArrival, (path) => nameOfPath('pack', path)).map(
+      (o) => o.path,
+    ),
   );
   return objects.filter((o) => {
     if (o.storedAt >= cutoff) return false;
