@@ -341,7 +341,9 @@ test('backup prune applies the retention to a directory target: a stray from an 
   const hourAgo = new Date(Date.now() - 3_600_000);
   utimesSync(stray, hourAgo, hourAgo);
 
-  const dry = chartvault('backup', 'prune', '--data', data, '--key-dir', keys, '--to', target, '--dry-run');
+  const prune = (...options: string[]) =>
+    chartvault('backup', 'prune', '--data', data, '--key-dir', keys, ...options);
+  const dry = prune('--to', target, '--dry-run');
   assert.equal(dry.status, 0, dry.stderr);
   assert.match(dry.stdout, /Retention: hourly for 48 hours, daily for 30 days, weekly for 12 weeks/);
   assert.match(
@@ -349,7 +351,7 @@ test('backup prune applies the retention to a directory target: a stray from an 
     /2 snapshots, 2 kept by the retention; would remove 0 snapshots and 1 data objects/,
   );
   assert.ok(existsSync(stray), 'a dry run removes nothing');
-  const pruned = chartvault('backup', 'prune', '--data', data, '--key-dir', keys, '--to', target);
+  const pruned = prune('--to', target);
   assert.equal(pruned.status, 0, pruned.stderr);
   assert.match(pruned.stdout, /removed 0 snapshots and 1 data objects/);
   assert.equal(existsSync(stray), false);
@@ -359,18 +361,7 @@ test('backup prune applies the retention to a directory target: a stray from an 
   const audit = chartvault('audit', 'verify', '--data', data, '--key-dir', keys);
   assert.equal(audit.status, 0, audit.stderr);
 
-  const bad = chartvault(
-    'backup',
-    'prune',
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-    '--to',
-    target,
-    '--keep',
-    'daily=forever',
-  );
+  const bad = prune('--to', target, '--keep', 'daily=forever');
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /"daily=forever" is not a retention rule; write e\.g\. hourly=48,daily=30/);
   const schedule = chartvault(
@@ -385,16 +376,7 @@ test('backup prune applies the retention to a directory target: a stray from an 
   );
   assert.equal(schedule.status, 0, schedule.stderr);
   assert.match(schedule.stdout, /retention \(hourly for 24 hours, daily for 14 days, weekly for 12 weeks/);
-  const receiver = chartvault(
-    'backup',
-    'prune',
-    '--data',
-    data,
-    '--key-dir',
-    keys,
-    '--to',
-    'https://127.0.0.1:1',
-  );
+  const receiver = prune('--to', 'https://127.0.0.1:1');
   assert.equal(receiver.status, 1);
   assert.match(receiver.stderr, /not paired with the receiver/);
 });
