@@ -8,6 +8,9 @@ import { BackupError } from './backupError.ts';
 
 const LOCK_FILE = 'backup.lock';
 
+/** Another process holds the store's backup lock (a run, a prune): the schedule skips its turn. */
+export class BackupLockBusy extends BackupError {}
+
 export function acquireBackupLock(dataDir: string): () => void {
   const file = join(resolve(dataDir), LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -18,7 +21,7 @@ export function acquireBackupLock(dataDir: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && isRunning(pid))
-        throw new BackupError(
+        throw new BackupLockBusy(
           `Another backup of this store is running (process ${pid}); wait for it to finish. (Lock: ${file})`,
         );
       rmSync(file, { force: true }); // stale: its process is gone

@@ -11,7 +11,13 @@ import { acquireBackupLock } from './backupLock.ts';
 import { deriveBackupKeys, type BackupKeys } from './backupKeys.ts';
 import { openRepository } from './repository.ts';
 import { nameOfPath, objectPath } from './repositoryFormat.ts';
-import { keptSnapshots, unneededObjects, type RetentionPolicy, type StoredObject } from './retention.ts';
+import {
+  addWithAncestors,
+  keptSnapshots,
+  unneededObjects,
+  type RetentionPolicy,
+  type StoredObject,
+} from './retention.ts';
 import { loadSnapshots, newest } from './snapshotManifest.ts';
 import type { BackupTarget } from './target.ts';
 
@@ -87,10 +93,7 @@ export async function pruneTarget(input: PruneTargetInput): Promise<TargetPruneR
     const name = nameOfPath('snapshot', object.path)!;
     if (listedStill.has(name)) continue;
     await removeAll([object]);
-    if (report.locked.at(-1) !== object.path) continue;
-    for (let s = byName.get(name); s && !listedStill.has(s.name); s = byName.get(s.manifest.parent ?? '')) {
-      listedStill.add(s.name);
-    }
+    if (report.locked.at(-1) === object.path) addWithAncestors(byName.get(name)!, byName, listedStill);
   }
   await removeAll(
     unneededObjects(snapshots, listedStill, await listStored.call(target, 'packs/'), newestStoredAt, (path) =>

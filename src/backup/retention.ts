@@ -124,18 +124,21 @@ export function keptSnapshots(input: RetentionInput): Set<string> {
     }
     for (const s of best.values()) chosen.add(s);
   }
-  // Each kept snapshot with every ancestor its restore replays (as far as they exist).
   const kept = new Set<string>();
-  for (let s of chosen) {
-    for (;;) {
-      if (kept.has(s.name)) break;
-      kept.add(s.name);
-      const parent = s.manifest.parent === null ? undefined : byName.get(s.manifest.parent);
-      if (!parent) break;
-      s = parent;
-    }
-  }
+  for (const s of chosen) addWithAncestors(s, byName, kept);
   return kept;
+}
+
+/** Adds `snapshot` and every ancestor its restore replays (as far as they exist) to `names`. */
+export function addWithAncestors(
+  snapshot: ListedSnapshot,
+  byName: Map<string, ListedSnapshot>,
+  names: Set<string>,
+): void {
+  for (let s: ListedSnapshot | undefined = snapshot; s && !names.has(s.name);) {
+    names.add(s.name);
+    s = s.manifest.parent === null ? undefined : byName.get(s.manifest.parent);
+  }
 }
 
 export interface StoredObject {

@@ -6,7 +6,7 @@
  * backups older than 24 hours (warning) or 48 hours (alarm) are logged as alerts, without patient data.
  */
 import { loadBackupKey, type AuditAgent, type SqliteStore } from '../store/index.ts';
-import { BackupError } from './backupError.ts';
+import { BackupLockBusy } from './backupLock.ts';
 import { readBackupSchedule, type BackupSchedule } from './backupSchedule.ts';
 import { runBackup } from './backupRun.ts';
 import { targetRuns } from './backupState.ts';
@@ -91,10 +91,12 @@ export function startScheduledBackups(options: ScheduledBackupsOptions): { stop:
               `${result.objectsWritten} objects, ${result.bytesWritten} bytes in ${result.seconds.toFixed(2)} s`,
           );
       } catch (error) {
-        const message = (error as Error).message;
-        if (error instanceof BackupError && /Another backup of this store is running/.test(message))
+        if (error instanceof BackupLockBusy)
           options.log(`backup: a manual backup run holds the lock; this turn for ${spec} is skipped`);
-        else options.log(`backup ALERT: the backup to ${target?.description ?? spec} FAILED: ${message}`);
+        else
+          options.log(
+            `backup ALERT: the backup to ${target?.description ?? spec} FAILED: ${(error as Error).message}`,
+          );
       }
     }
   };
@@ -120,12 +122,11 @@ export function startScheduledBackups(options: ScheduledBackupsOptions): { stop:
         if (report.removed.length > 0 || report.locked.length > 0)
           options.log(`backup: retention in ${target.description}: ${describePrune(report)}`);
       } catch (error) {
-        const message = (error as Error).message;
-        if (error instanceof BackupError && /Another backup of this store is running/.test(message))
+        if (error instanceof BackupLockBusy)
           options.log(
             `backup: a manual backup run holds the lock; tonight's retention for ${spec} is skipped`,
           );
-        else options.log(`backup ALERT: retention in ${spec} FAILED: ${message}`);
+        else options.log(`backup ALERT: retention in ${spec} FAILED: ${(error as Error).message}`);
       }
     }
   };
